@@ -1,0 +1,2 @@
+"""Commission cases: the workflow state machine, hearings, decisions, sanctions, appeals and
+written decisions."""

@@ -1,0 +1,212 @@
+"""The ``adal`` command. Each command builds the app from the environment (``ADAL_*``)."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import click
+from flask import Flask
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy.engine import make_url
+
+from plugin.app import create_app
+from plugin.config import ConfigError, load_config
+from plugin.kernel import audit
+from plugin.kernel.clock import now_utc
+from plugin.kernel.i18n import LANGUAGES, normalise
+from plugin.kernel.runtime import Runtime
+from plugin.kernel.settings import SettingError, get_setting, list_settings, parse_setting_text, set_setting
+from plugin.kernel.users import Actor
+
+
+def cli_language() -> str:
+    """ADAL_LANG, else the language of LANG when it is kk or ru, else English (a server console)."""
+    for variable in ("ADAL_LANG", "LC_ALL", "LC_MESSAGES", "LANG"):
+        chosen = normalise(os.environ.get(variable))
+        if chosen in LANGUAGES:
+            return chosen
+    return "en"
+
+
+@contextmanager
+def _app() -> Iterator[Flask]:
+    try:
+        app = create_app(load_config())
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    with app.app_context(), force_locale(cli_language()):
+        yield app
+
+
+def _runtime(app: Flask) -> Runtime:
+    return app.extensions["adal.runtime"]  # type: ignore[no-any-return]
+
+
+def _cli_actor() -> Actor:
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "unknown"
+    return Actor.system(f"cli:{user}")
+
+
+def _safe_url(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _schema_is_current(runtime: Runtime) -> bool:
+    from alembic.script import ScriptDirectory
+
+    from plugin.migrations import alembic_config, current_revision
+
+    heads = set(ScriptDirectory.from_config(alembic_config(runtime.engine)).get_heads())
+    return current_revision(runtime.engine) in heads
+
+
+@click.group(help="Adal: academic integrity and AI-use disclosure for Moodle and Canvas (LTI 1.3).")
+def main() -> None:
+    pass
+
+
+@main.command(help="Create the instance folder, keys and database (safe to run again).")
+def init() -> None:
+    from plugin.migrations import upgrade
+
+    with _app() as app:
+        runtime = _runtime(app)
+        upgrade(runtime.engine)
+        runtime.files.root.mkdir(parents=True, exist_ok=True)
+        config = app.config["ADAL_CONFIG"]
+        click.echo(_("Instance folder: %(path)s", path=str(config.instance_path)))
+        click.echo(_("Database: %(url)s", url=_safe_url(config.database_url)))
+        click.echo(_("File store: %(path)s", path=str(runtime.files.root)))
+        click.echo(_("Adal is ready."))
+
+
+@main.group(help="Database schema.")
+def db() -> None:
+    pass
+
+
+@db.command("upgrade", help="Apply every pending migration.")
+def db_upgrade() -> None:
+    from plugin.migrations import current_revision, upgrade
+
+    with _app() as app:
+        runtime = _runtime(app)
+        upgrade(runtime.engine)
+        click.echo(_("Database schema is at revision %(rev)s.", rev=current_revision(runtime.engine) or "-"))
+
+
+@main.command(help="Run the web server (gunicorn).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
+@click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 64))
+def serve(host: str, port: int, workers: int, threads: int) -> None:
+    with _app() as app:
+        if not _schema_is_current(_runtime(app)):
+            raise click.ClickException(_("The database schema is not up to date: run `adal db upgrade` first."))
+    run_gunicorn(f"{host}:{port}", workers=workers, threads=threads)
+
+
+def run_gunicorn(bind: str, *, workers: int, threads: int, app_factory: Any = None) -> None:
+    from gunicorn.app.base import BaseApplication
+
+    factory = app_factory or (lambda: create_app(load_config()))
+
+    class _Server(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            for key, value in {"bind": bind, "workers": workers, "threads": threads, "worker_class": "gthread",
+                               "accesslog": "-", "timeout": 60, "graceful_timeout": 10}.items():
+                self.cfg.set(key, value)
+
+        def load(self) -> Flask:
+            return factory()  # type: ignore[no-any-return]
+
+    _Server().run()
+
+
+@main.group("audit", help="The tamper-evident audit log.")
+def audit_group() -> None:
+    pass
+
+
+@audit_group.command("verify", help="Check the whole chain; exit 1 and name the first bad entry.")
+def audit_verify() -> None:
+    with _app() as app:
+        runtime = _runtime(app)
+        with runtime.session() as session:
+            result = audit.verify(session, runtime.audit)
+        if not result.ok:
+            click.echo(_("Audit log FAILED verification: %(problem)s", problem=result.problem), err=True)
+            sys.exit(1)
+        click.echo(_("Audit log verified: %(count)d entries, chain intact.", count=result.entries))
+        if result.note:
+            click.echo(result.note)
+
+
+@main.group("files", help="The content-addressed file store.")
+def files_group() -> None:
+    pass
+
+
+@files_group.command("verify", help="Re-hash every stored file; exit 1 on any mismatch.")
+def files_verify() -> None:
+    with _app() as app:
+        problems = _runtime(app).files.verify()
+        for problem in problems:
+            click.echo(problem, err=True)
+        if problems:
+            sys.exit(1)
+        click.echo(_("File store verified."))
+
+
+@main.group(help="Institution settings (stored in the database).")
+def settings() -> None:
+    pass
+
+
+def _show(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+@settings.command("list", help="Every setting with its value and description.")
+def settings_list() -> None:
+    with _app() as app, _runtime(app).session() as session:
+        for spec, value, changed in list_settings(session):
+            marker = "*" if changed else " "
+            click.echo(f"{marker} {spec.key} = {_show(value)}")
+            click.echo(f"    {spec.help}")
+        click.echo(_("* changed from the default"))
+
+
+@settings.command("get", help="Print one setting's value as JSON.")
+@click.argument("key")
+def settings_get(key: str) -> None:
+    with _app() as app, _runtime(app).session() as session:
+        try:
+            click.echo(_show(get_setting(session, key)))
+        except SettingError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+@settings.command("set", help="Set a setting; VALUE is JSON (a plain word is taken as text).")
+@click.argument("key")
+@click.argument("value")
+def settings_set(key: str, value: str) -> None:
+    with _app() as app, _runtime(app).session() as session:
+        try:
+            clean = set_setting(session, _cli_actor(), key, parse_setting_text(key, value), now=now_utc())
+        except SettingError as exc:
+            session.rollback()
+            raise click.ClickException(f"{key}: {exc}") from None
+        session.commit()
+        click.echo(f"{key} = {_show(clean)}")

@@ -1,0 +1,118 @@
+"""Settings of one Adal installation, read from ``ADAL_*`` environment variables.
+
+Every setting has an embedded default so that a fresh checkout runs with no configuration:
+SQLite and the file store live in the instance folder, and the three keys are generated there on
+first run. Institution settings that an administrator edits (quorum, holidays, thresholds, ...)
+are not here: they live in the database (``plugin.kernel.settings``).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+#: The keys generated on first run. Each is a file in the instance folder, readable by the
+#: service account only; none is ever written to the repository or the database.
+KEY_FILES = {
+    "secret_key": "secret.key",  # Flask session signing
+    "audit_key": "audit.key",  # HMAC of the audit chain
+    "data_key": "data.key",  # encryption of secrets that must live in the database
+}
+
+
+class ConfigError(RuntimeError):
+    """A setting has a value Adal cannot use; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Config:
+    instance_path: Path
+    database_url: str
+    redis_url: str | None
+    file_store_path: Path
+    audit_head_path: Path
+    base_url: str | None
+    frame_ancestors: tuple[str, ...]
+    max_upload_bytes: int
+    proxy_fix_hops: int
+    secret_key: bytes = field(repr=False)
+    audit_key: bytes = field(repr=False)
+    data_key: bytes = field(repr=False)
+    testing: bool = False
+
+
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _read_or_create_key(path: Path) -> bytes:
+    """Return the key stored at ``path``, creating a random 32-byte key (hex) if absent.
+
+    Created with O_EXCL and mode 0600 so that two processes starting at once agree on one key.
+    """
+    try:
+        return bytes.fromhex(path.read_text(encoding="ascii").strip())
+    except FileNotFoundError:
+        pass
+    except ValueError:
+        raise ConfigError(f"{path} does not hold a hex key; restore it from your backup") from None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_bytes(32)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return _read_or_create_key(path)
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        handle.write(key.hex() + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    return key
+
+
+def load_config(env: Mapping[str, str] | None = None, **overrides: object) -> Config:
+    """Build the configuration from ``env`` (default: the process environment).
+
+    Creates the instance folder and the keys on first use. ``overrides`` replace fields
+    after loading (tests use them).
+    """
+    env = os.environ if env is None else env
+    instance = Path(env.get("ADAL_INSTANCE_PATH") or "instance").resolve()
+    instance.mkdir(parents=True, exist_ok=True)
+    database_url = env.get("ADAL_DATABASE_URL") or f"sqlite:///{instance / 'adal.sqlite3'}"
+    ancestors = tuple(a for a in (env.get("ADAL_FRAME_ANCESTORS") or "").split() if a)
+    for origin in ancestors:
+        if not (origin.startswith(("https://", "http://")) or origin == "'self'"):
+            raise ConfigError(f"ADAL_FRAME_ANCESTORS holds {origin!r}; list LMS origins like https://lms.example.kz")
+    base_url = (env.get("ADAL_BASE_URL") or "").rstrip("/") or None
+    if base_url and not base_url.startswith(("https://", "http://")):
+        raise ConfigError(f"ADAL_BASE_URL must start with https:// (got {base_url!r})")
+    keys = {name: _read_or_create_key(instance / filename) for name, filename in KEY_FILES.items()}
+    config = Config(
+        instance_path=instance,
+        database_url=database_url,
+        redis_url=env.get("ADAL_REDIS_URL") or None,
+        file_store_path=Path(env.get("ADAL_FILE_STORE_PATH") or instance / "files").resolve(),
+        audit_head_path=Path(env.get("ADAL_AUDIT_HEAD_PATH") or instance / "audit-head.json").resolve(),
+        base_url=base_url,
+        frame_ancestors=ancestors,
+        max_upload_bytes=_int(env, "ADAL_MAX_UPLOAD_MB", 50, minimum=1) * 1024 * 1024,
+        proxy_fix_hops=_int(env, "ADAL_PROXY_FIX", 0),
+        **keys,
+    )
+    if overrides:
+        from dataclasses import replace
+
+        config = replace(config, **overrides)  # type: ignore[arg-type]
+    return config

@@ -1,0 +1,37 @@
+"""Alembic migrations (top layer: may import every model). ``upgrade`` is what ``adal db upgrade``
+and the tests call."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from sqlalchemy import Connection, Engine
+
+HERE = Path(__file__).resolve().parent
+
+
+def load_all_models() -> None:
+    """Import every module that defines tables, so that ``SQLModel.metadata`` is complete."""
+    import plugin.kernel.audit
+    import plugin.kernel.settings
+    import plugin.kernel.users  # noqa: F401
+
+
+def alembic_config(bind: Engine | Connection) -> AlembicConfig:
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(HERE))
+    cfg.attributes["connection_or_engine"] = bind
+    return cfg
+
+
+def upgrade(bind: Engine | Connection, revision: str = "head") -> None:
+    command.upgrade(alembic_config(bind), revision)
+
+
+def current_revision(bind: Engine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    with bind.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
