@@ -9,12 +9,14 @@ from flask_babel import Babel
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from lti.jwks import PlatformKeyCache
 from plugin.config import Config, load_config
 from plugin.kernel import i18n, web
 from plugin.kernel.crypto import SecretBox
 from plugin.kernel.db import make_engine
 from plugin.kernel.filestore import FileStore
 from plugin.kernel.runtime import AuditKeyring, Runtime
+from plugin.kernel.users import ROLE_TITLES
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"
@@ -36,6 +38,7 @@ def build_runtime(config: Config) -> Runtime:
 
 def create_app(config: Config | None = None) -> Flask:
     config = config or load_config()
+    secure = bool(config.base_url and config.base_url.startswith("https://"))
     app = Flask(
         "plugin",
         instance_path=str(config.instance_path),
@@ -46,8 +49,11 @@ def create_app(config: Config | None = None) -> Flask:
         SECRET_KEY=config.secret_key,
         MAX_CONTENT_LENGTH=config.max_upload_bytes,
         SESSION_COOKIE_HTTPONLY=True,
-        SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=bool(config.base_url and config.base_url.startswith("https://")),
+        # Inside an LMS iframe the session cookie is third-party: it needs SameSite=None, which
+        # browsers accept only with Secure, i.e. over https. On loopback http it stays Lax.
+        SESSION_COOKIE_SAMESITE="None" if secure else "Lax",
+        SESSION_COOKIE_SECURE=secure,
+        ADAL_BASE_URL=config.base_url,
         BABEL_TRANSLATION_DIRECTORIES=str(TRANSLATIONS),
         BABEL_DEFAULT_LOCALE=i18n.DEFAULT_LANGUAGE,
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session: a student may take an hour
@@ -68,10 +74,17 @@ def create_app(config: Config | None = None) -> Flask:
     def _template_globals() -> dict[str, object]:
         from flask_babel import get_locale
 
-        return {"languages": i18n.LANGUAGE_NAMES, "current_language": str(get_locale())}
+        return {"languages": i18n.LANGUAGE_NAMES, "current_language": str(get_locale()),
+                "role_titles": ROLE_TITLES}
 
+    from lti import views as lti_views
     from plugin.kernel.views import bp as core_bp
 
+    app.extensions["adal.lti_keys"] = PlatformKeyCache()
     app.register_blueprint(core_bp)
+    app.register_blueprint(lti_views.bp)
+    # The platform posts to these from its own origin: LTI's state, nonce and signature protect them.
+    csrf.exempt(lti_views.login)
+    csrf.exempt(lti_views.launch)
     web.install(app)
     return app

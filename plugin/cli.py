@@ -210,3 +210,87 @@ def settings_set(key: str, value: str) -> None:
             raise click.ClickException(f"{key}: {exc}") from None
         session.commit()
         click.echo(f"{key} = {_show(clean)}")
+
+
+@main.group(help="LMS platforms registered with Adal (LTI 1.3).")
+def platform() -> None:
+    pass
+
+
+@platform.command("add", help="Register a platform, or add a deployment to a registered one.")
+@click.option("--issuer", required=True, help="The platform's issuer (iss), e.g. https://moodle.school.kz")
+@click.option("--client-id", required=True)
+@click.option("--deployment-id", required=True)
+@click.option("--keyset-url", required=True, help="The platform's public keyset (JWKS) URL.")
+@click.option("--auth-login-url", required=True, help="The platform's OIDC authentication URL.")
+@click.option("--auth-token-url", required=True, help="The platform's OAuth2 access token URL.")
+@click.option("--audience", default=None, help="Audience for token requests, when it differs from the token URL.")
+@click.option("--auto-register-deployments", is_flag=True,
+              help="Accept launches from deployments of this platform that were not registered.")
+def platform_add(issuer: str, client_id: str, deployment_id: str, keyset_url: str, auth_login_url: str,
+                 auth_token_url: str, audience: str | None, auto_register_deployments: bool) -> None:
+    from lti.registry import add_platform
+    from plugin.kernel.errors import InvalidInput
+
+    with _app() as app, _runtime(app).session() as session:
+        try:
+            found = add_platform(session, _cli_actor(), issuer=issuer, client_id=client_id,
+                                 deployment_id=deployment_id, keyset_url=keyset_url, auth_login_url=auth_login_url,
+                                 auth_token_url=auth_token_url, auth_audience=audience,
+                                 auto_register_deployments=auto_register_deployments, now=now_utc())
+        except InvalidInput as exc:
+            session.rollback()
+            raise click.ClickException(str(exc)) from None
+        session.commit()
+        click.echo(_("Platform %(issuer)s (client %(client)s) registered with deployment %(deployment)s.",
+                     issuer=found.issuer, client=found.client_id, deployment=deployment_id))
+
+
+@platform.command("list", help="Registered platforms and their deployments.")
+def platform_list() -> None:
+    from lti.registry import list_platforms
+
+    with _app() as app, _runtime(app).session() as session:
+        rows = list_platforms(session)
+        if not rows:
+            click.echo(_("No platform is registered."))
+        for found, deployments in rows:
+            click.echo(f"{found.issuer}  client_id={found.client_id}  deployments={','.join(deployments)}"
+                       f"{'  auto-register' if found.auto_register_deployments else ''}")
+            click.echo(f"    keyset={found.keyset_url}  login={found.auth_login_url}  token={found.auth_token_url}")
+
+
+@platform.command("remove", help="Remove a platform registration and its deployments.")
+@click.option("--issuer", required=True)
+@click.option("--client-id", required=True)
+def platform_remove(issuer: str, client_id: str) -> None:
+    from lti.registry import remove_platform
+    from plugin.kernel.errors import NotFound
+
+    with _app() as app, _runtime(app).session() as session:
+        try:
+            remove_platform(session, _cli_actor(), issuer=issuer, client_id=client_id, now=now_utc())
+        except NotFound as exc:
+            session.rollback()
+            raise click.ClickException(str(exc)) from None
+        session.commit()
+        click.echo(_("Platform removed."))
+
+
+@main.group(help="Adal's own signing keys (published at /lti/jwks).")
+def keys() -> None:
+    pass
+
+
+@keys.command("rotate", help="Publish a new signing key; older keys stay in the JWKS for the grace period.")
+@click.option("--grace-days", default=7, show_default=True, type=click.IntRange(0, 365))
+def keys_rotate(grace_days: int) -> None:
+    from datetime import timedelta
+
+    from lti.keys import rotate_keys
+
+    with _app() as app, _runtime(app).session() as session:
+        key = rotate_keys(session, _cli_actor(), now=now_utc(), grace=timedelta(days=grace_days))
+        session.commit()
+        click.echo(_("New signing key %(kid)s; older keys stay published for %(days)d days.",
+                     kid=key.kid, days=grace_days))

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Boolean, CheckConstraint, Column, ForeignKey, Integer, String, UniqueConstraint
 from sqlmodel import Field, Session, SQLModel, select
 
@@ -25,6 +26,15 @@ class Role(StrEnum):
 
 
 COURSE_ROLES = (Role.STUDENT, Role.TEACHER)
+
+ROLE_TITLES = {
+    Role.STUDENT: _l("student"),
+    Role.TEACHER: _l("teacher"),
+    Role.COMMISSION_MEMBER: _l("commission member"),
+    Role.COMMISSION_SECRETARY: _l("commission secretary"),
+    Role.COMMISSION_CHAIR: _l("commission chair"),
+    Role.ADMIN: _l("administrator"),
+}
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:

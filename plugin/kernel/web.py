@@ -125,16 +125,20 @@ ERROR_TEXTS: dict[int, tuple[Callable[[], str], Callable[[], str]]] = {
           lambda: _("This address does not accept this kind of request.")),
     413: (lambda: _("The file is too large"),
           lambda: _("The file you sent is larger than this installation accepts. Nothing was saved.")),
+    502: (lambda: _("The LMS did not answer"),
+          lambda: _("Adal could not reach your LMS in time. Nothing was changed. Try again in a minute.")),
     500: (lambda: _("Something went wrong on our side"),
           lambda: _("The error was recorded. Nothing was changed. Please try again later, and give the "
                     "reference below to your administrator if it happens again.")),
 }
 
 
-def error_response(status: int, detail: str | None = None) -> Response:
+def error_response(status: int, detail: str | None = None, *, bare: bool = False) -> Response:
+    """The translated error page. ``bare`` leaves out every form, so the page creates no session
+    (refused LTI launches must not)."""
     title, text = ERROR_TEXTS.get(status, ERROR_TEXTS[500])
     html = render_template("errors/error.html", status=status, title=title(), text=text(), detail=detail,
-                           correlation_id=correlation_id())
+                           correlation_id=correlation_id(), bare=bare)
     return Response(html, status=status, mimetype="text/html")
 
 

@@ -1,0 +1,84 @@
+"""LTI endpoints: OIDC login, launch, and the tool's public keys. Thin: parse, call, render."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, jsonify, redirect, render_template, request, session
+from flask_babel import refresh
+
+from lti.actors import enter_launch
+from lti.errors import LaunchRefused
+from lti.jwks import PlatformKeyCache
+from lti.keys import published_jwks
+from lti.launch import STATE_LIFETIME, begin_login, validate_launch
+from plugin.kernel import audit
+from plugin.kernel.clock import now_utc
+from plugin.kernel.i18n import SESSION_CHOICE, SESSION_LTI_LOCALE
+from plugin.kernel.web import correlation_id, db, error_response, remember_actor, runtime
+
+bp = Blueprint("lti", __name__, template_folder="templates")
+STATE_COOKIE = "adal_lti_state"
+
+
+def _base_url() -> str:
+    return current_app.config.get("ADAL_BASE_URL") or request.host_url.rstrip("/")
+
+
+def _key_cache() -> PlatformKeyCache:
+    return current_app.extensions["adal.lti_keys"]  # type: ignore[no-any-return]
+
+
+def _refused(exc: LaunchRefused, where: str) -> Response:
+    """A translated 4xx page, an audit entry in its own transaction, and no session."""
+    with runtime().session() as own:
+        audit.record(own, "anonymous", f"lti.{where}_refused", now=now_utc(),
+                     payload={"code": exc.code, "correlation_id": correlation_id(),
+                              "remote": request.remote_addr})
+        own.commit()
+    return error_response(exc.status, exc.message, bare=True)
+
+
+@bp.route("/lti/login", methods=["GET", "POST"])
+def login() -> Response:
+    params = {k: v for k, v in (request.form if request.method == "POST" else request.args).items()}
+    try:
+        target = begin_login(db(), params, launch_url=_base_url() + "/lti/launch", now=now_utc())
+    except LaunchRefused as exc:
+        return _refused(exc, "login")
+    response = redirect(target.url, code=302)
+    secure = request.scheme == "https"
+    response.set_cookie(STATE_COOKIE, target.state, max_age=int(STATE_LIFETIME.total_seconds()), httponly=True,
+                        secure=secure, samesite="None" if secure else "Lax", path="/lti/")
+    return response
+
+
+@bp.post("/lti/launch")
+def launch() -> Response | str:
+    now = now_utc()
+    try:
+        launched = validate_launch(db(), _key_cache(), id_token=request.form.get("id_token", ""),
+                                   state=request.form.get("state"), state_cookie=request.cookies.get(STATE_COOKIE),
+                                   now=now)
+        arrival = enter_launch(db(), launched, now=now)
+    except LaunchRefused as exc:
+        db().rollback()
+        return _refused(exc, "launch")
+    chosen_language = session.get(SESSION_CHOICE)
+    session.clear()  # a new launch is a new identity: nothing of an earlier one carries over
+    if chosen_language:
+        session[SESSION_CHOICE] = chosen_language
+    remember_actor(arrival.actor)
+    if arrival.locale:
+        session[SESSION_LTI_LOCALE] = arrival.locale
+    refresh()  # the language may have been chosen before the launch told us the LMS's locale
+    html = render_template("lti/arrived.html", arrival=arrival)
+    response = Response(html, status=200, mimetype="text/html")
+    response.delete_cookie(STATE_COOKIE, path="/lti/")
+    return response
+
+
+@bp.get("/lti/jwks")
+@bp.get("/.well-known/jwks.json")
+def jwks() -> Response:
+    response = jsonify(published_jwks(db(), now=now_utc()))
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response
