@@ -33,7 +33,7 @@ def enter_launch(session: Session, launch: Launch, *, now: datetime) -> Arrival:
         or normalise(body.get("locale"))
     user = ensure_user(session, issuer=issuer, subject=body["sub"], display_name=(name or body["sub"])[:200],
                        now=now, locale=locale)
-    if get_setting(session, "privacy.collect_email") and isinstance(body.get("email"), str):
+    if isinstance(body.get("email"), str) and get_setting(session, "privacy.collect_email"):
         user.email = body["email"][:254]
     roles, is_ta = c.map_roles(body.get(c.ROLES, []))
     course = None

@@ -102,7 +102,7 @@ def _refuse(code: str) -> LaunchRefused:
         "state_unknown": _("This login is unknown or has expired. Open Adal again from your course."),
         "state_mismatch": _("This launch did not start in this browser. Open Adal again from your course."),
         "replay": _("This launch was already used. Open Adal again from your course."),
-        "nonce_mismatch": _("This launch does not belong to the login that started it."),
+        "nonce_mismatch": _("This launch does not match the login it came from."),
     }
     return LaunchRefused(code, messages[code])
 
@@ -163,9 +163,15 @@ def _consume_nonce(session: Session, login: LoginState, now: datetime) -> None:
     """Use the nonce up, atomically: a second launch with the same token finds it used."""
     redis_url = runtime_of(session).redis_url
     if redis_url:
-        from lti.nonces import claim_in_redis
+        from lti.nonces import NonceStoreUnavailable, claim_in_redis
 
-        if not claim_in_redis(redis_url, login.nonce, ttl=STATE_LIFETIME + LEEWAY):
+        try:
+            first = claim_in_redis(redis_url, login.nonce, ttl=STATE_LIFETIME + LEEWAY)
+        except NonceStoreUnavailable:
+            raise LaunchRefused("nonce_store_unavailable", _(
+                "Adal cannot check this launch right now. Try again in a minute; if it keeps happening, "
+                "tell your administrator."), status=503) from None
+        if not first:
             raise _refuse("replay")
     result = session.execute(
         update(LoginState).where(LoginState.state == login.state, LoginState.used_at.is_(None))  # type: ignore[union-attr]

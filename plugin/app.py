@@ -74,7 +74,8 @@ def create_app(config: Config | None = None) -> Flask:
     def _template_globals() -> dict[str, object]:
         from flask_babel import get_locale
 
-        return {"languages": i18n.LANGUAGE_NAMES, "current_language": str(get_locale()),
+        # The product's name is a name, not a phrase: the same in every language.
+        return {"languages": i18n.LANGUAGE_NAMES, "current_language": str(get_locale()), "product_name": "Adal",
                 "role_titles": ROLE_TITLES}
 
     from lti import views as lti_views

@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 from flask import Flask
-from flask_babel import force_locale
+from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
 from sqlalchemy.engine import make_url
 
@@ -110,14 +110,16 @@ def db_upgrade() -> None:
 @click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
 @click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 64))
-def serve(host: str, port: int, workers: int, threads: int) -> None:
+@click.option("--access-log", is_flag=True,
+              help="Log every request to standard output (the reverse proxy usually does).")
+def serve(host: str, port: int, workers: int, threads: int, access_log: bool) -> None:
     with _app() as app:
         if not _schema_is_current(_runtime(app)):
             raise click.ClickException(_("The database schema is not up to date: run `adal db upgrade` first."))
-    run_gunicorn(f"{host}:{port}", workers=workers, threads=threads)
+    run_gunicorn(f"{host}:{port}", workers=workers, threads=threads, access_log=access_log)
 
 
-def run_gunicorn(bind: str, *, workers: int, threads: int, app_factory: Any = None) -> None:
+def run_gunicorn(bind: str, *, workers: int, threads: int, access_log: bool = False, app_factory: Any = None) -> None:
     from gunicorn.app.base import BaseApplication
 
     factory = app_factory or (lambda: create_app(load_config()))
@@ -125,7 +127,8 @@ def run_gunicorn(bind: str, *, workers: int, threads: int, app_factory: Any = No
     class _Server(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
             for key, value in {"bind": bind, "workers": workers, "threads": threads, "worker_class": "gthread",
-                               "accesslog": "-", "timeout": 60, "graceful_timeout": 10}.items():
+                               "accesslog": "-" if access_log else None, "timeout": 60,
+                               "graceful_timeout": 10}.items():
                 self.cfg.set(key, value)
 
         def load(self) -> Flask:
@@ -148,7 +151,8 @@ def audit_verify() -> None:
         if not result.ok:
             click.echo(_("Audit log FAILED verification: %(problem)s", problem=result.problem), err=True)
             sys.exit(1)
-        click.echo(_("Audit log verified: %(count)d entries, chain intact.", count=result.entries))
+        click.echo(ngettext("Audit log verified: %(num)d entry, chain intact.",
+                            "Audit log verified: %(num)d entries, chain intact.", result.entries))
         if result.note:
             click.echo(result.note)
 
@@ -207,7 +211,7 @@ def settings_set(key: str, value: str) -> None:
             clean = set_setting(session, _cli_actor(), key, parse_setting_text(key, value), now=now_utc())
         except SettingError as exc:
             session.rollback()
-            raise click.ClickException(f"{key}: {exc}") from None
+            raise click.ClickException(str(exc)) from None
         session.commit()
         click.echo(f"{key} = {_show(clean)}")
 
@@ -292,5 +296,6 @@ def keys_rotate(grace_days: int) -> None:
     with _app() as app, _runtime(app).session() as session:
         key = rotate_keys(session, _cli_actor(), now=now_utc(), grace=timedelta(days=grace_days))
         session.commit()
-        click.echo(_("New signing key %(kid)s; older keys stay published for %(days)d days.",
-                     kid=key.kid, days=grace_days))
+        click.echo(ngettext("New signing key %(kid)s; older keys stay published for %(num)d day.",
+                            "New signing key %(kid)s; older keys stay published for %(num)d days.",
+                            grace_days, kid=key.kid))

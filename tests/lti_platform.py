@@ -185,7 +185,7 @@ class TestPlatform:
             if wanted.get("locale"):
                 launch.set_extra_claims({"https://purl.imsglobal.org/spec/lti/claim/launch_presentation":
                                          {"locale": wanted["locale"], "document_target": "iframe"}})
-            launch._registration = platform.registration()  # noqa: SLF001 - the library's own flow
+            launch._registration = platform.registration()
             return launch.lti_launch()
 
         return app

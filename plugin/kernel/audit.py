@@ -5,7 +5,8 @@ payload_hash, time, actor, action, subject])``. Without the audit key (kept in t
 never in the database) nobody can edit, insert, reorder or delete an entry and recompute a chain
 that verifies. Deleting the *last* entries is caught by the head (sequence number + MAC), which is
 written outside the database after every commit that appended. Retention may erase a payload: its
-hash stays, so the chain still verifies.
+hash stays, so the chain still verifies; verification asks for the ``audit.payload_erased`` entry
+that records each erasure, so a payload removed behind Adal's back is caught.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import fcntl
 import hashlib
 import hmac
 import json
+import logging
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -29,6 +31,7 @@ from plugin.kernel.runtime import AuditKeyring, runtime_of
 from plugin.kernel.users import Actor
 
 GENESIS = "0" * 64
+log = logging.getLogger("adal.audit")
 _PENDING = "adal.audit_head_pending"
 
 
@@ -69,7 +72,7 @@ def payload_digest(text: str) -> str:
 
 def compute_mac(key: bytes, *, seq: int, prev_mac: str, payload_hash: str, at: datetime, actor: str,
                 action: str, subject: str | None) -> str:
-    message = json.dumps([seq, prev_mac, payload_hash, iso(at), actor, action, subject or ""],
+    message = json.dumps([seq, prev_mac, payload_hash, iso(at), actor, action, subject],
                          ensure_ascii=False, separators=(",", ":"))
     return hmac.new(key, message.encode("utf-8"), hashlib.sha256).hexdigest()
 
@@ -82,8 +85,8 @@ def record(session: Session, actor: Actor | str, action: str, *, now: datetime,
     """
     actor_label = actor.label if isinstance(actor, Actor) else actor
     for text in (actor_label, action, subject or ""):
-        if any(ord(ch) < 32 for ch in text):
-            raise ValueError("audit labels must be single-line text")
+        if not text.isprintable():  # no control characters, line or paragraph separators
+            raise ValueError("audit labels must be single-line printable text")
     keyring = runtime_of(session).audit
     head = session.exec(select(AuditHead).where(AuditHead.id == 1).with_for_update()).first()
     if head is None:
@@ -117,15 +120,28 @@ def erase_payload(session: Session, actor: Actor | str, seq: int, *, reason: str
 
 
 # -- the head kept outside the database ------------------------------------------------------
-def read_external_head(path: Path) -> tuple[int, str] | None:
+def _head_seal(key: bytes, seq: int, mac: str) -> str:
+    return hmac.new(key, json.dumps(["head", seq, mac]).encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def read_external_head(path: Path, key: bytes | None = None) -> tuple[int, str] | None:
+    """(seq, mac) from the head file, or None when there is none.
+
+    With ``key``, the file's seal is checked too: someone who can write the database and this
+    file, but lacks the key, cannot move the head back to hide deleted entries. Raises
+    ``ValueError`` for an unreadable or unsealed file.
+    """
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return None
-    return int(data["seq"]), str(data["mac"])
+    seq, mac = int(data["seq"]), str(data["mac"])
+    if key is not None and not hmac.compare_digest(str(data.get("seal", "")), _head_seal(key, seq, mac)):
+        raise ValueError("the head record's seal does not match")
+    return seq, mac
 
 
-def write_external_head(path: Path, seq: int, mac: str) -> None:
+def write_external_head(path: Path, key: bytes, seq: int, mac: str) -> None:
     """Advance the head file to (seq, mac) unless it already records a later entry.
 
     Several workers commit concurrently and may reach this out of order; a lock file and the
@@ -134,21 +150,32 @@ def write_external_head(path: Path, seq: int, mac: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path.with_name(path.name + ".lock"), "a+") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        current = read_external_head(path)
+        try:
+            current = read_external_head(path)
+        except (ValueError, KeyError, TypeError):
+            current = None  # unreadable: verification reports it; a valid head replaces it
         if current is not None and current[0] >= seq:
             return
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         with open(tmp, "w", encoding="utf-8") as handle:
-            json.dump({"seq": seq, "mac": mac}, handle)
+            json.dump({"seq": seq, "mac": mac, "seal": _head_seal(key, seq, mac)}, handle)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
 
 
 def publish_head_after_commit(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a SAVEPOINT was released: nothing is committed until the outer transaction is
     pending = session.info.pop(_PENDING, None)
     if pending is not None:
-        write_external_head(runtime_of(session).audit.head_path, *pending)
+        keyring = runtime_of(session).audit
+        try:
+            write_external_head(keyring.head_path, keyring.key, *pending)
+        except OSError:
+            # The change is already committed; failing the request now would only hide that.
+            # `adal audit verify` reports the head record as behind until the next append.
+            log.exception("could not write the audit head record %s", keyring.head_path)
 
 
 def forget_head_after_rollback(session: Session, _previous_transaction: object) -> None:
@@ -172,6 +199,8 @@ def _entries(session: Session) -> Iterator[AuditEntry]:
 def verify(session: Session, keyring: AuditKeyring) -> Verification:
     """Check the whole chain; stop at the first bad entry and name it."""
     prev, expected, count = GENESIS, 1, 0
+    without_payload: list[int] = []  # entries whose payload is gone; each needs an erasure record
+    erasures: set[int] = set()
     for entry in _entries(session):
         count += 1
         if entry.seq != expected:
@@ -187,13 +216,26 @@ def verify(session: Session, keyring: AuditKeyring) -> Verification:
         if entry.payload is not None and payload_digest(entry.payload) != entry.payload_hash:
             return Verification(False, count, f"entry #{entry.seq} has a payload that does not match its hash",
                                 entry.seq)
+        if entry.payload is None:
+            without_payload.append(entry.seq)
+        erased = (entry.subject or "").removeprefix("audit:")
+        if entry.action == "audit.payload_erased" and erased.isascii() and erased.isdecimal():
+            erasures.add(int(erased))
         prev, expected = entry.mac, expected + 1
+    unexplained = [seq for seq in without_payload if seq not in erasures]
+    if unexplained:
+        return Verification(False, count, f"entry #{unexplained[0]} lost its payload without an erasure record",
+                            unexplained[0])
     last = expected - 1
     head = session.get(AuditHead, 1)
     if head is not None and (head.seq, head.mac) != (last, prev):
         return Verification(False, count, f"the database head says #{head.seq} but the chain ends at #{last}",
                             last + 1)
-    external = read_external_head(keyring.head_path)
+    try:
+        external = read_external_head(keyring.head_path, keyring.key)
+    except (ValueError, KeyError, TypeError):
+        return Verification(False, count, f"the head record {keyring.head_path} is unreadable or its seal "
+                            "does not match", None)
     if external is None:
         if count:
             return Verification(False, count, f"the head record {keyring.head_path} is missing", None)

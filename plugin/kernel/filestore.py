@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_SHA256 = re.compile(r"[0-9a-f]{64}")  # always used with fullmatch: "$" would let a trailing newline in
 _CHUNK = 1024 * 1024
 
 
@@ -95,7 +95,7 @@ class FileStore:
 
     # -- reading ---------------------------------------------------------------------------
     def path(self, sha256: str) -> Path:
-        if not _SHA256.match(sha256):
+        if not _SHA256.fullmatch(sha256):
             raise ValueError("not a SHA-256 hex digest")
         return self.root / sha256[:2] / sha256[2:4] / sha256
 
@@ -126,7 +126,7 @@ class FileStore:
         """Re-hash every blob; returns a list of problems (empty when the store is sound)."""
         problems = []
         for name in self.iter_blobs():
-            if not _SHA256.match(name):
+            if not _SHA256.fullmatch(name):
                 problems.append(f"{name}: not a blob name")
                 continue
             digest = hashlib.sha256()

@@ -7,6 +7,7 @@ audited. A key that was never set reads as its default; nothing is written until
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import zoneinfo
@@ -64,8 +65,13 @@ def _timezone(value: Any) -> str:
     return str(value)
 
 
+def _whole(value: Any) -> bool:
+    """A JSON whole number: ``True`` and ``1.0`` compare equal to 1 but are not days or levels."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def _weekdays(value: Any) -> list[int]:
-    if not isinstance(value, list) or not value or any(d not in range(1, 8) for d in value):
+    if not isinstance(value, list) or not value or any(not _whole(d) or d not in range(1, 8) for d in value):
         raise SettingError(_("must be a non-empty list of ISO weekdays, 1 = Monday ... 7 = Sunday"))
     return sorted(set(value))
 
@@ -81,7 +87,7 @@ def _dates(value: Any) -> list[str]:
 
 def _month_days(value: Any) -> list[str]:
     if not isinstance(value, list) or any(not re.fullmatch(r"\d\d-\d\d", str(v)) for v in value):
-        raise SettingError(_("must be a list of MM-DD"))
+        raise SettingError(_("must be a list of dates MM-DD"))
     for v in value:
         try:
             date.fromisoformat(f"2024-{v}")  # a leap year, so 02-29 is accepted
@@ -107,11 +113,12 @@ def _day_map(keys: tuple[str, ...]) -> Callable[[Any], dict[str, int]]:
 
 
 def _sanctions(value: Any) -> list[dict[str, Any]]:
-    if not isinstance(value, list) or [row.get("level") for row in value if isinstance(row, dict)] != [0, 1, 2, 3]:
+    if (not isinstance(value, list) or not all(isinstance(row, dict) and _whole(row.get("level")) for row in value)
+            or [row["level"] for row in value] != [0, 1, 2, 3]):
         raise SettingError(_("must list the sanction levels 0, 1, 2 and 3 in order, each with a code"))
     for row in value:
         if not isinstance(row.get("code"), str) or not re.fullmatch(r"[a-z_]{2,40}", row["code"]):
-            raise SettingError(_("each sanction level needs a code of lowercase letters and _"))
+            raise SettingError(_("each sanction level needs a code of 2 to 40 lowercase letters and _"))
     return [{"level": row["level"], "code": row["code"]} for row in value]
 
 
@@ -187,7 +194,8 @@ def get_setting(session: Session, key: str) -> Any:
     """The stored value of ``key`` or its default. Raises ``SettingError`` for an unknown key."""
     spec = _spec(key)
     row = session.get(Setting, key)
-    return spec.default if row is None else json.loads(row.value)
+    # A copy: a caller that changes the list or dict it got must not change the default itself.
+    return copy.deepcopy(spec.default) if row is None else json.loads(row.value)
 
 
 def list_settings(session: Session) -> list[tuple[SettingSpec, Any, bool]]:
@@ -210,7 +218,10 @@ def set_setting(session: Session, actor: Actor, key: str, value: Any, *, now: da
     Raises ``SettingError`` (nothing changed) for an unknown key or an invalid value.
     """
     spec = _spec(key)
-    clean = spec.check(value)
+    try:
+        clean = spec.check(value)
+    except SettingError as exc:
+        raise SettingError(f"{key}: {exc}") from None  # the key, then the translated problem
     old = get_setting(session, key)
     row = session.get(Setting, key)
     text = json.dumps(clean, ensure_ascii=False, sort_keys=True)

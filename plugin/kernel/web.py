@@ -127,6 +127,8 @@ ERROR_TEXTS: dict[int, tuple[Callable[[], str], Callable[[], str]]] = {
           lambda: _("The file you sent is larger than this installation accepts. Nothing was saved.")),
     502: (lambda: _("The LMS did not answer"),
           lambda: _("Adal could not reach your LMS in time. Nothing was changed. Try again in a minute.")),
+    503: (lambda: _("Adal is busy or under maintenance"),
+          lambda: _("A service Adal depends on did not answer. Nothing was changed. Try again in a minute.")),
     500: (lambda: _("Something went wrong on our side"),
           lambda: _("The error was recorded. Nothing was changed. Please try again later, and give the "
                     "reference below to your administrator if it happens again.")),

@@ -328,3 +328,80 @@ def test_jwks_endpoints_publish_the_tool_key(client):
 def test_roles_constants_are_what_lms_send():
     assert INSTRUCTOR.endswith("#Instructor") and TA.endswith("#TeachingAssistant")
     assert ADMIN.endswith("#Administrator") and MENTOR.endswith("#Mentor")
+
+
+# -- several workers: the nonce store in Redis ---------------------------------------------------
+REDIS_URL = "redis://127.0.0.1:6379/15"
+
+
+def _redis_available() -> bool:
+    import redis
+
+    try:
+        return bool(redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping())
+    except redis.RedisError:
+        return False
+
+
+@pytest.fixture
+def two_workers(tmp_path, migrated_url):
+    """Two Adal processes' worth of apps on one database and one Redis, as on two machines."""
+    if not _redis_available():
+        pytest.fail("Redis is not running at 127.0.0.1:6379 (start it: see README, Running in production)")
+    from plugin.app import create_app
+    from tests.conftest import make_config
+
+    first = make_config(tmp_path / "instance", migrated_url, ADAL_REDIS_URL=REDIS_URL)
+    apps = [create_app(first), create_app(first)]
+    servers = []
+    for application in apps:
+        server = make_server("127.0.0.1", 0, application, threaded=True)
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        servers.append(server)
+    yield apps, [f"http://127.0.0.1:{s.server_port}" for s in servers]
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+def test_nonce_is_single_use_across_workers_through_redis(two_workers):
+    import redis
+
+    apps, urls = two_workers
+    platform = TestPlatform("redis-lms")
+    with platform.serve(urls[0]):
+        _register(apps[0], platform)
+        http = requests.Session()
+        login = begin(urls[0], platform, http)
+        token = platform.sign(platform.claims(nonce=login["nonce"]))
+        data = {"id_token": token, "state": login["state"]}
+        assert http.post(urls[0] + "/lti/launch", data=data, timeout=10).status_code == 200
+        assert redis.Redis.from_url(REDIS_URL).exists(f"adal:lti:nonce:{login['nonce']}") == 1
+        # the same token at the other worker: refused there too
+        replay = requests.Session()
+        replay.cookies.set("adal_lti_state", login["state"], path="/lti/")
+        assert replay.post(urls[1] + "/lti/launch", data=data, timeout=10).status_code == 400
+
+
+def test_redis_down_refuses_the_launch_with_a_clear_503(tmp_path, migrated_url):
+    from plugin.app import create_app
+    from tests.conftest import make_config
+
+    app = create_app(make_config(tmp_path / "instance", migrated_url, ADAL_REDIS_URL="redis://127.0.0.1:9/0"))
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_port}"
+    platform = TestPlatform("redis-down")
+    try:
+        with platform.serve(url):
+            _register(app, platform)
+            http = requests.Session()
+            login = begin(url, platform, http)
+            response = http.post(url + "/lti/launch", data={
+                "id_token": platform.sign(platform.claims(nonce=login["nonce"])), "state": login["state"]}, timeout=10)
+            assert response.status_code == 503
+            assert "session=" not in response.headers.get("Set-Cookie", "")
+            assert _count(app, User) == 0
+    finally:
+        server.shutdown()
+        server.server_close()
