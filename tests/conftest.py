@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -21,7 +21,7 @@ from plugin.kernel.runtime import Runtime
 from plugin.migrations import upgrade
 
 TEST_DATABASE_URL = os.environ.get("ADAL_TEST_DATABASE_URL") or None
-DB_FIXTURES = {"database_url", "migrated_url", "config", "app", "client", "db_session", "runtime"}
+DB_FIXTURES = {"database_url", "migrated_url", "config", "app", "client", "db_session", "runtime", "make_app"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -84,6 +84,20 @@ def app(config: Config) -> Iterator[Flask]:
     application = create_app(config)
     yield application
     application.extensions["adal.runtime"].engine.dispose()
+
+
+@pytest.fixture
+def make_app() -> Iterator[Callable[[Config], Flask]]:
+    """Build extra apps in a test; their engines are disposed afterwards (no stray connections)."""
+    made: list[Flask] = []
+
+    def build(cfg: Config) -> Flask:
+        made.append(create_app(cfg))
+        return made[-1]
+
+    yield build
+    for application in made:
+        application.extensions["adal.runtime"].engine.dispose()
 
 
 @pytest.fixture

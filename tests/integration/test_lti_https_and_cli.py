@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from lti.registry import add_platform
-from plugin.app import create_app
 from plugin.kernel.clock import now_utc
 from plugin.kernel.users import Actor
 from tests.conftest import make_config
@@ -19,8 +18,8 @@ ADAL = str(Path(sys.executable).parent / "adal")
 
 
 @pytest.fixture
-def https_app(tmp_path, migrated_url):
-    app = create_app(make_config(tmp_path / "instance", migrated_url, ADAL_BASE_URL="https://adal.example.kz",
+def https_app(tmp_path, migrated_url, make_app):
+    app = make_app(make_config(tmp_path / "instance", migrated_url, ADAL_BASE_URL="https://adal.example.kz",
                                  ADAL_PROXY_FIX="1", ADAL_FRAME_ANCESTORS="https://moodle.example.kz"))
     with app.extensions["adal.runtime"].session() as session:
         add_platform(session, Actor.system("test"), now=now_utc(), issuer="https://moodle.example.kz",

@@ -344,15 +344,14 @@ def _redis_available() -> bool:
 
 
 @pytest.fixture
-def two_workers(tmp_path, migrated_url):
+def two_workers(tmp_path, migrated_url, make_app):
     """Two Adal processes' worth of apps on one database and one Redis, as on two machines."""
     if not _redis_available():
         pytest.fail("Redis is not running at 127.0.0.1:6379 (start it: see README, Running in production)")
-    from plugin.app import create_app
     from tests.conftest import make_config
 
     first = make_config(tmp_path / "instance", migrated_url, ADAL_REDIS_URL=REDIS_URL)
-    apps = [create_app(first), create_app(first)]
+    apps = [make_app(first), make_app(first)]
     servers = []
     for application in apps:
         server = make_server("127.0.0.1", 0, application, threaded=True)
@@ -383,11 +382,10 @@ def test_nonce_is_single_use_across_workers_through_redis(two_workers):
         assert replay.post(urls[1] + "/lti/launch", data=data, timeout=10).status_code == 400
 
 
-def test_redis_down_refuses_the_launch_with_a_clear_503(tmp_path, migrated_url):
-    from plugin.app import create_app
+def test_redis_down_refuses_the_launch_with_a_clear_503(tmp_path, migrated_url, make_app):
     from tests.conftest import make_config
 
-    app = create_app(make_config(tmp_path / "instance", migrated_url, ADAL_REDIS_URL="redis://127.0.0.1:9/0"))
+    app = make_app(make_config(tmp_path / "instance", migrated_url, ADAL_REDIS_URL="redis://127.0.0.1:9/0"))
     server = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     url = f"http://127.0.0.1:{server.server_port}"

@@ -9,7 +9,6 @@ from flask import Flask, abort
 from sqlalchemy import func
 from sqlmodel import select
 
-from plugin.app import create_app
 from plugin.kernel.i18n import SESSION_LTI_LOCALE
 from plugin.kernel.users import User
 from plugin.kernel.web import db
@@ -34,9 +33,9 @@ def test_healthz_answers_ok_with_database(client):
     assert response.get_json() == {"status": "ok", "database": "ok"}
 
 
-def test_healthz_reports_unreachable_database(tmp_path):
+def test_healthz_reports_unreachable_database(tmp_path, make_app):
     config = make_config(tmp_path / "instance", f"sqlite:///{tmp_path / 'no-such-dir' / 'x.sqlite3'}")
-    response = create_app(config).test_client().get("/healthz")
+    response = make_app(config).test_client().get("/healthz")
     assert response.status_code == 503
     assert response.get_json()["database"] == "unreachable"
 
@@ -75,9 +74,9 @@ def test_language_switch_form_needs_csrf_and_never_redirects_off_site(client):
     assert _lang(client.get("/").get_data(as_text=True)) == "en"
 
 
-def test_headers_allow_framing_by_the_lms_only(tmp_path, migrated_url):
+def test_headers_allow_framing_by_the_lms_only(tmp_path, migrated_url, make_app):
     config = make_config(tmp_path / "i", migrated_url, ADAL_FRAME_ANCESTORS="https://moodle.example.kz")
-    response = create_app(config).test_client().get("/")
+    response = make_app(config).test_client().get("/")
     assert "X-Frame-Options" not in response.headers
     csp = response.headers["Content-Security-Policy"]
     assert "frame-ancestors 'self' https://moodle.example.kz" in csp
