@@ -20,7 +20,7 @@ import jwt
 from flask_babel import gettext as _
 from pylti1p3.exception import LtiException
 from pylti1p3.message_validators import get_validators
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlmodel import Session
 
 from lti import claims as c
@@ -159,25 +159,42 @@ def _check_times(body: dict[str, Any], now: datetime) -> None:
         raise _refuse("not_yet_valid")
 
 
-def _consume_nonce(session: Session, login: LoginState, now: datetime) -> None:
-    """Use the nonce up, atomically: a second launch with the same token finds it used."""
+# Built once: they run on every launch. Using the login state is one statement that also checks
+# everything the state promises (platform, nonce, expiry, unused), so two concurrent launches of
+# one token cannot both succeed.
+_T = LoginState.__table__
+_CONSUME_STATE = (update(_T).where(_T.c.state == bindparam("p_state"), _T.c.used_at.is_(None),
+                                  _T.c.platform_id == bindparam("p_platform"), _T.c.nonce == bindparam("p_nonce"),
+                                  _T.c.expires_at > bindparam("p_now", type_=_T.c.expires_at.type))
+                  .values(used_at=bindparam("p_used_at", type_=_T.c.used_at.type))
+                  .returning(_T.c.target_link_uri))
+
+
+def _use_login_state(session: Session, *, state: str, platform_id: int, nonce: str, now: datetime) -> str:
+    """Use the login state and its nonce up; returns the target link. Raises ``LaunchRefused``."""
+    target = session.execute(_CONSUME_STATE, {"p_state": state, "p_platform": platform_id, "p_nonce": nonce,
+                                              "p_now": now, "p_used_at": now}).scalar()
+    if target is None:  # say why, now that it is refused anyway
+        login = session.get(LoginState, state)
+        if login is None or login.platform_id != platform_id or login.expires_at <= now:
+            raise _refuse("state_unknown")
+        if login.used_at is not None:
+            raise _refuse("replay")
+        raise _refuse("nonce_mismatch")
     redis_url = runtime_of(session).redis_url
     if redis_url:
+        # Several machines: Redis is the one place all of them see at once.
         from lti.nonces import NonceStoreUnavailable, claim_in_redis
 
         try:
-            first = claim_in_redis(redis_url, login.nonce, ttl=STATE_LIFETIME + LEEWAY)
+            first = claim_in_redis(redis_url, nonce, ttl=STATE_LIFETIME + LEEWAY)
         except NonceStoreUnavailable:
             raise LaunchRefused("nonce_store_unavailable", _(
                 "Adal cannot check this launch right now. Try again in a minute; if it keeps happening, "
                 "tell your administrator."), status=503) from None
         if not first:
             raise _refuse("replay")
-    result = session.execute(
-        update(LoginState).where(LoginState.state == login.state, LoginState.used_at.is_(None))  # type: ignore[union-attr]
-        .values(used_at=now).execution_options(synchronize_session=False))
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        raise _refuse("replay")
+    return str(target)
 
 
 def validate_launch(session: Session, keys: PlatformKeyCache, *, id_token: str, state: str | None,
@@ -225,13 +242,8 @@ def validate_launch(session: Session, keys: PlatformKeyCache, *, id_token: str, 
     _check_with_pylti1p3(body)
     if not state:
         raise _refuse("state_missing")
-    login = session.get(LoginState, state)
-    if login is None or login.platform_id != platform.id or login.expires_at <= now:
-        raise _refuse("state_unknown")
     if state_cookie is None or not secrets.compare_digest(state_cookie, state):
         raise _refuse("state_mismatch")
-    if not secrets.compare_digest(str(body["nonce"]), login.nonce):
-        raise _refuse("nonce_mismatch")
-    _consume_nonce(session, login, now)
+    target = _use_login_state(session, state=state, platform_id=platform.id, nonce=str(body["nonce"]), now=now)
     check_deployment(session, platform, body[c.DEPLOYMENT_ID], now=now)
-    return Launch(platform=platform, claims=body, target_link_uri=login.target_link_uri)
+    return Launch(platform=platform, claims=body, target_link_uri=target)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_babel import gettext as _
+from sqlalchemy import bindparam
 from sqlmodel import Session, select
 
 from lti.errors import LaunchRefused
@@ -49,11 +50,17 @@ def add_platform(session: Session, actor: Actor, *, issuer: str, client_id: str,
     return platform
 
 
+# Built once: every login and launch looks the platform up.
+_BY_ISSUER = select(Platform).where(Platform.issuer == bindparam("p_issuer"))
+_BY_ISSUER_AND_CLIENT = _BY_ISSUER.where(Platform.client_id == bindparam("p_client"))
+_DEPLOYMENT = select(Deployment).where(Deployment.platform_id == bindparam("p_platform"),
+                                       Deployment.deployment_id == bindparam("p_deployment"))
+
+
 def find_platform(session: Session, issuer: str, client_id: str | None) -> Platform | None:
-    query = select(Platform).where(Platform.issuer == issuer)
-    if client_id:
-        query = query.where(Platform.client_id == client_id)
-    found = session.exec(query).all()
+    """The registration for (issuer, client id); without a client id, the issuer's only one."""
+    query = _BY_ISSUER_AND_CLIENT if client_id else _BY_ISSUER
+    found = session.execute(query, {"p_issuer": issuer, "p_client": client_id}).scalars().all()
     return found[0] if len(found) == 1 else None
 
 
@@ -83,8 +90,7 @@ def remove_platform(session: Session, actor: Actor, *, issuer: str, client_id: s
 
 
 def _deployment(session: Session, platform: Platform, deployment_id: str) -> Deployment | None:
-    return session.exec(select(Deployment).where(Deployment.platform_id == platform.id,
-                                                 Deployment.deployment_id == deployment_id)).first()
+    return session.execute(_DEPLOYMENT, {"p_platform": platform.id, "p_deployment": deployment_id}).scalar()
 
 
 def check_deployment(session: Session, platform: Platform, deployment_id: str, *, now: datetime) -> Deployment:

@@ -29,6 +29,7 @@ def _key_cache() -> PlatformKeyCache:
 
 def _refused(exc: LaunchRefused, where: str) -> Response:
     """A translated 4xx page, an audit entry in its own transaction, and no session."""
+    db().rollback()  # nothing of the refused request stays, and its locks are released first
     with runtime().session() as own:
         audit.record(own, "anonymous", f"lti.{where}_refused", now=now_utc(),
                      payload={"code": exc.code, "correlation_id": correlation_id(),
@@ -60,7 +61,6 @@ def launch() -> Response | str:
                                    now=now)
         arrival = enter_launch(db(), launched, now=now)
     except LaunchRefused as exc:
-        db().rollback()
         return _refused(exc, "launch")
     chosen_language = session.get(SESSION_CHOICE)
     session.clear()  # a new launch is a new identity: nothing of an earlier one carries over

@@ -20,6 +20,7 @@ from plugin.app import create_app
 from plugin.config import ConfigError, load_config
 from plugin.kernel import audit
 from plugin.kernel.clock import now_utc
+from plugin.kernel.db import READ_ONLY
 from plugin.kernel.i18n import LANGUAGES, normalise
 from plugin.kernel.runtime import Runtime
 from plugin.kernel.settings import SettingError, get_setting, list_settings, parse_setting_text, set_setting
@@ -147,6 +148,7 @@ def audit_verify() -> None:
     with _app() as app:
         runtime = _runtime(app)
         with runtime.session() as session:
+            session.connection(execution_options=READ_ONLY)  # a long read must not hold writers up
             result = audit.verify(session, runtime.audit)
         if not result.ok:
             click.echo(_("Audit log FAILED verification: %(problem)s", problem=result.problem), err=True)

@@ -23,7 +23,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import CheckConstraint, Column, Integer, String, Text
+from sqlalchemy import CheckConstraint, Column, Integer, String, Text, bindparam, insert, update
 from sqlmodel import Field, Session, SQLModel, select
 
 from plugin.kernel.clock import UTCDateTime, iso
@@ -62,6 +62,15 @@ class AuditHead(SQLModel, table=True):
     mac: str = Field(sa_column=Column(String(64), nullable=False))
 
 
+# Built once: the audit append runs in every request that changes something.
+_ADVANCE_HEAD = (update(AuditHead.__table__).where(AuditHead.__table__.c.id == 1)
+                 .values(seq=AuditHead.__table__.c.seq + 1)
+                 .returning(AuditHead.__table__.c.seq, AuditHead.__table__.c.mac))
+_INSERT_ENTRY = insert(AuditEntry.__table__)
+_SET_HEAD_MAC = (update(AuditHead.__table__).where(AuditHead.__table__.c.id == 1)
+                 .values(mac=bindparam("mac")))
+
+
 def canonical_payload(payload: dict[str, Any] | None) -> str:
     return json.dumps(payload or {}, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
@@ -88,22 +97,26 @@ def record(session: Session, actor: Actor | str, action: str, *, now: datetime,
         if not text.isprintable():  # no control characters, line or paragraph separators
             raise ValueError("audit labels must be single-line printable text")
     keyring = runtime_of(session).audit
-    head = session.exec(select(AuditHead).where(AuditHead.id == 1).with_for_update()).first()
-    if head is None:
-        head = AuditHead(id=1, seq=0, mac=GENESIS)
-        session.add(head)
+    # Advancing the head first takes its row lock (PostgreSQL) or the write lock (SQLite) before
+    # anything else, so concurrent appends queue up instead of forking the chain. The head's mac
+    # is not touched yet, so RETURNING gives the previous entry's MAC.
+    advanced = session.execute(_ADVANCE_HEAD).first()
+    if advanced is None:  # a database made without the migration's head row
+        session.execute(insert(AuditHead.__table__).values(id=1, seq=0, mac=GENESIS))
+        advanced = session.execute(_ADVANCE_HEAD).one()
+    seq, prev_mac = int(advanced[0]), str(advanced[1])
     text = canonical_payload(payload)
     digest = payload_digest(text)
-    seq = head.seq + 1
-    mac = compute_mac(keyring.key, seq=seq, prev_mac=head.mac, payload_hash=digest, at=now,
+    mac = compute_mac(keyring.key, seq=seq, prev_mac=prev_mac, payload_hash=digest, at=now,
                       actor=actor_label, action=action, subject=subject)
     entry = AuditEntry(seq=seq, at=now, actor=actor_label, action=action, subject=subject,
-                       payload=text, payload_hash=digest, prev_mac=head.mac, mac=mac)
-    session.add(entry)
-    head.seq, head.mac = seq, mac
-    session.flush()
+                       payload=text, payload_hash=digest, prev_mac=prev_mac, mac=mac)
+    session.execute(_INSERT_ENTRY, {"seq": seq, "at": now, "actor": actor_label, "action": action,
+                                    "subject": subject, "payload": text, "payload_hash": digest,
+                                    "prev_mac": prev_mac, "mac": mac})
+    session.execute(_SET_HEAD_MAC, {"mac": mac})
     session.info[_PENDING] = (seq, mac)
-    return entry
+    return entry  # a detached record of what was written
 
 
 def erase_payload(session: Session, actor: Actor | str, seq: int, *, reason: str, now: datetime) -> None:

@@ -38,8 +38,19 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+READ_ONLY = {"adal_read_only": True}
+
+
 def _sqlite_begin(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN")
+    # IMMEDIATE: take the write lock at the start. A deferred transaction that reads and then
+    # writes fails at once ("database is locked") when another worker committed in between,
+    # and busy_timeout cannot help it; an immediate one waits its turn. SQLite thus runs one
+    # writing transaction at a time, which suits the embedded default; PostgreSQL runs them side
+    # by side. Connections marked READ_ONLY (health check, audit verification) read beside them.
+    if connection.get_execution_options().get("adal_read_only"):
+        connection.exec_driver_sql("BEGIN")
+    else:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -52,3 +63,31 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
     return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+_UPSERTS: dict[tuple[str, str, tuple[str, ...], tuple[str, ...], tuple[str, ...]], Any] = {}
+
+
+def upsert(session: Any, table: Any, values: dict[str, Any], *, keys: tuple[str, ...],
+           update: tuple[str, ...]) -> int:
+    """Insert a row or update ``update`` columns of the row with the same ``keys``; return its id.
+
+    One statement (``INSERT ... ON CONFLICT DO UPDATE ... RETURNING id``) on SQLite and
+    PostgreSQL alike, instead of a read and a write through the ORM: the launch path runs this
+    for every user, course and membership it sees. The statement is built once per shape and
+    the values are passed as parameters, which keeps SQLAlchemy's per-call cost small.
+    """
+    dialect = session.get_bind().dialect.name
+    shape = (dialect, table.name, tuple(sorted(values)), keys, update)
+    statement = _UPSERTS.get(shape)
+    if statement is None:
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        base = insert(table)
+        statement = base.on_conflict_do_update(
+            index_elements=list(keys), set_={name: base.excluded[name] for name in update},
+        ).returning(table.c.id)
+        _UPSERTS[shape] = statement
+    return int(session.execute(statement, values).scalar_one())

@@ -11,6 +11,7 @@ from sqlalchemy import Boolean, CheckConstraint, Column, ForeignKey, Integer, St
 from sqlmodel import Field, Session, SQLModel, select
 
 from plugin.kernel.clock import UTCDateTime
+from plugin.kernel.db import upsert
 
 
 class Role(StrEnum):
@@ -116,58 +117,58 @@ class Actor:
         return cls(label=f"user:{user.id}", user_id=user.id, roles=roles, **kwargs)  # type: ignore[arg-type]
 
 
-def ensure_user(
-    session: Session, *, issuer: str, subject: str, display_name: str, now: datetime,
-    locale: str | None = None,
-) -> User:
-    """Return the user known by (issuer, subject), creating it or refreshing name and locale.
-
-    Writes no audit entry: a launch audits itself.
-    """
-    user = session.exec(select(User).where(User.issuer == issuer, User.subject == subject)).first()
-    if user is None:
-        user = User(issuer=issuer, subject=subject, display_name=display_name, locale=locale, created_at=now)
-        session.add(user)
-    else:
-        user.display_name = display_name
-        user.locale = locale or user.locale
-    session.flush()
-    return user
+def upsert_user(session: Session, *, issuer: str, subject: str, display_name: str, now: datetime,
+                locale: str | None = None) -> int:
+    """Create the user known by (issuer, subject) or refresh its name (and locale, when given);
+    one statement. Returns the id. Writes no audit entry: a launch audits itself."""
+    values = {"issuer": issuer, "subject": subject, "display_name": display_name, "locale": locale,
+              "created_at": now}
+    update = ("display_name", "locale") if locale else ("display_name",)
+    return upsert(session, User.__table__, values, keys=("issuer", "subject"), update=update)
 
 
-def ensure_course(session: Session, *, issuer: str, context_id: str, title: str, now: datetime,
-                  label: str | None = None) -> Course:
-    """Return the course known by (issuer, context id), creating it or refreshing its title."""
-    course = session.exec(select(Course).where(Course.issuer == issuer, Course.context_id == context_id)).first()
-    if course is None:
-        course = Course(issuer=issuer, context_id=context_id, title=title, label=label, created_at=now)
-        session.add(course)
-    else:
-        course.title, course.label = title, label or course.label
-    session.flush()
-    return course
+def upsert_course(session: Session, *, issuer: str, context_id: str, title: str, now: datetime,
+                  label: str | None = None) -> int:
+    """Create the course known by (issuer, context id) or refresh its title; returns the id."""
+    values = {"issuer": issuer, "context_id": context_id, "title": title, "label": label, "created_at": now}
+    update = ("title", "label") if label else ("title",)
+    return upsert(session, Course.__table__, values, keys=("issuer", "context_id"), update=update)
 
 
-def ensure_membership(session: Session, *, user: User, course: Course, role: Role, now: datetime,
-                      is_ta: bool = False) -> Membership:
-    """Record that ``user`` holds ``role`` (student or teacher) in ``course``.
+def upsert_membership(session: Session, *, user_id: int, course_id: int, role: Role, now: datetime,
+                      is_ta: bool = False) -> int:
+    """Record that the user holds ``role`` (student or teacher) in the course; returns the id.
 
     Raises ``ValueError`` for a role that is not a course role.
     """
     if role not in COURSE_ROLES:
         raise ValueError(f"{role} is not a course role")
-    member = session.exec(
-        select(Membership).where(
-            Membership.user_id == user.id, Membership.course_id == course.id, Membership.role == role.value
-        )
-    ).first()
-    if member is None:
-        member = Membership(user_id=user.id, course_id=course.id, role=role.value, is_ta=is_ta, created_at=now)
-        session.add(member)
-    else:
-        member.is_ta = is_ta
-    session.flush()
-    return member
+    values = {"user_id": user_id, "course_id": course_id, "role": Role(role).value, "is_ta": is_ta,
+              "created_at": now}
+    return upsert(session, Membership.__table__, values, keys=("user_id", "course_id", "role"), update=("is_ta",))
+
+
+def ensure_user(session: Session, *, issuer: str, subject: str, display_name: str, now: datetime,
+                locale: str | None = None) -> User:
+    """``upsert_user``, returning the refreshed ``User``."""
+    user_id = upsert_user(session, issuer=issuer, subject=subject, display_name=display_name, now=now, locale=locale)
+    return session.get(User, user_id, populate_existing=True)  # type: ignore[return-value]
+
+
+def ensure_course(session: Session, *, issuer: str, context_id: str, title: str, now: datetime,
+                  label: str | None = None) -> Course:
+    """``upsert_course``, returning the refreshed ``Course``."""
+    course_id = upsert_course(session, issuer=issuer, context_id=context_id, title=title, now=now, label=label)
+    return session.get(Course, course_id, populate_existing=True)  # type: ignore[return-value]
+
+
+def ensure_membership(session: Session, *, user: User, course: Course, role: Role, now: datetime,
+                      is_ta: bool = False) -> Membership:
+    """``upsert_membership``, returning the refreshed ``Membership``."""
+    if user.id is None or course.id is None:
+        raise ValueError("user and course must be flushed first")
+    member_id = upsert_membership(session, user_id=user.id, course_id=course.id, role=role, now=now, is_ta=is_ta)
+    return session.get(Membership, member_id, populate_existing=True)  # type: ignore[return-value]
 
 
 def course_roles(session: Session, user_id: int, course_id: int) -> frozenset[Role]:

@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, Response, jsonify, redirect, render_template, request, session
 from sqlalchemy import text
 
+from plugin.kernel.db import READ_ONLY
 from plugin.kernel.i18n import LANGUAGES, SESSION_CHOICE
 from plugin.kernel.web import current_actor, db
 
@@ -42,7 +43,7 @@ def choose_language() -> Response:
 @bp.get("/healthz")
 def healthz() -> tuple[Response, int]:
     try:
-        db().execute(text("SELECT 1"))
+        db().connection(execution_options=READ_ONLY).execute(text("SELECT 1"))
     except Exception:
         return jsonify(status="unavailable", database="unreachable"), 503
     return jsonify(status="ok", database="ok"), 200

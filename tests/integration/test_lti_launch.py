@@ -403,3 +403,27 @@ def test_redis_down_refuses_the_launch_with_a_clear_503(tmp_path, migrated_url, 
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_concurrent_launches_all_succeed_and_the_audit_chain_stays_whole(app, adal, lms):
+    """Several browsers at once (the SQLite default serialises writers; nothing may fail)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from plugin.kernel.audit import verify
+
+    def one(i: int) -> int:
+        http = requests.Session()
+        login = begin(adal, lms, http)
+        token = lms.sign(lms.claims(nonce=login["nonce"], sub=f"student-{i:03d}"))
+        return http.post(adal + "/lti/launch", data={"id_token": token, "state": login["state"]},
+                         timeout=30).status_code
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        statuses = list(pool.map(one, range(24)))
+    assert statuses == [200] * 24
+    assert _count(app, User) == 24
+    runtime = app.extensions["adal.runtime"]
+    with runtime.session() as session:
+        result = verify(session, runtime.audit)
+    assert result.ok, result.problem
+    assert result.note is None, "the head record keeps up with concurrent commits"

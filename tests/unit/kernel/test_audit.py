@@ -28,6 +28,7 @@ from plugin.app import build_runtime
 from plugin.config import Config
 from plugin.kernel import audit
 from plugin.kernel.audit import GENESIS, AuditEntry, AuditHead, Verification, compute_mac
+from plugin.kernel.db import READ_ONLY
 from plugin.kernel.runtime import AuditKeyring, Runtime
 from plugin.kernel.users import Actor
 from plugin.migrations import upgrade
@@ -70,7 +71,8 @@ def rows_of(conn: Connection) -> dict[int, dict[str, object]]:
 
 
 def rows(rt: Runtime) -> dict[int, dict[str, object]]:
-    with rt.engine.connect() as conn:
+    # read-only: on SQLite it may read while another test connection holds the write lock
+    with rt.engine.connect().execution_options(**READ_ONLY) as conn:
         return rows_of(conn)
 
 
