@@ -20,7 +20,7 @@ import jwt
 from flask_babel import gettext as _
 from pylti1p3.exception import LtiException
 from pylti1p3.message_validators import get_validators
-from sqlalchemy import bindparam, update
+from sqlalchemy import bindparam, delete, update
 from sqlmodel import Session
 
 from lti import claims as c
@@ -203,10 +203,12 @@ def validate_launch(session: Session, keys: PlatformKeyCache, *, id_token: str, 
     if not id_token or len(id_token) > MAX_TOKEN_CHARS:
         raise _refuse("malformed")
     try:
-        header = jwt.get_unverified_header(id_token)
-        unverified = jwt.decode(id_token, options={"verify_signature": False})
+        parsed = jwt.api_jwt.decode_complete(id_token, options={"verify_signature": False})
     except jwt.PyJWTError:
         raise _refuse("malformed") from None
+    header, unverified = parsed["header"], parsed["payload"]
+    if not isinstance(unverified, dict):
+        raise _refuse("malformed")
     if header.get("alg") != "RS256":
         raise _refuse("bad_alg")
     kid = header.get("kid")
@@ -247,3 +249,9 @@ def validate_launch(session: Session, keys: PlatformKeyCache, *, id_token: str, 
     target = _use_login_state(session, state=state, platform_id=platform.id, nonce=str(body["nonce"]), now=now)
     check_deployment(session, platform, body[c.DEPLOYMENT_ID], now=now)
     return Launch(platform=platform, claims=body, target_link_uri=target)
+
+
+def purge_login_states(session: Session, *, now: datetime) -> int:
+    """Delete login states that expired over an hour ago; returns how many. For cron."""
+    result = session.execute(delete(LoginState).where(LoginState.expires_at < now - timedelta(hours=1)))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -301,3 +301,17 @@ def keys_rotate(grace_days: int) -> None:
         click.echo(ngettext("New signing key %(kid)s; older keys stay published for %(num)d day.",
                             "New signing key %(kid)s; older keys stay published for %(num)d days.",
                             grace_days, kid=key.kid))
+
+
+@main.command(help="Routine clean-up for cron (hourly): expired LTI login states, leftovers of interrupted uploads.")
+def housekeeping() -> None:
+    from lti.launch import purge_login_states
+
+    with _app() as app:
+        runtime = _runtime(app)
+        with runtime.session() as session:
+            states = purge_login_states(session, now=now_utc())
+            session.commit()
+        parts = runtime.files.sweep_temp()
+        click.echo(_("Removed %(states)d expired login states and %(parts)d unfinished uploads.",
+                     states=states, parts=parts))

@@ -82,3 +82,5 @@ def test_platform_and_keys_commands(config):
     missing = _adal(config, "platform", "remove", "--issuer", args["issuer"], "--client-id", args["client_id"])
     assert missing.returncode != 0
     assert _adal(config, "audit", "verify").returncode == 0
+    cleaned = _adal(config, "housekeeping")
+    assert cleaned.returncode == 0 and "Removed 0 expired login states" in cleaned.stdout

@@ -112,3 +112,16 @@ def test_tool_key_is_sealed_and_rotation_keeps_old_key_for_grace(db_session, run
 ])
 def test_role_mapping(roles, expected, ta):
     assert map_roles(roles) == (frozenset(expected), ta)
+
+
+def test_purge_login_states_deletes_only_long_expired(db_session, app_context):
+    from lti.launch import purge_login_states
+    from lti.models import LoginState
+
+    platform = add_platform(db_session, ADMIN, now=T0, **LMS)
+    for i, age in enumerate((timedelta(minutes=5), timedelta(minutes=70), timedelta(days=3))):
+        db_session.add(LoginState(state=f"s{i}", nonce=f"n{i}", platform_id=platform.id, target_link_uri="x",
+                                  created_at=T0 - age, expires_at=T0 - age + timedelta(minutes=10)))
+    db_session.flush()
+    assert purge_login_states(db_session, now=T0) == 1
+    assert sorted(s.state for s in db_session.exec(select(LoginState))) == ["s0", "s1"]
