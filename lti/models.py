@@ -72,3 +72,37 @@ class LoginState(SQLModel, table=True):
     created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     expires_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False, index=True))
     used_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+
+
+class ContextServices(SQLModel, table=True):
+    """The LTI Advantage services a platform offered for a course, as its latest launch said."""
+
+    __tablename__ = "lti_context_service"
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True))
+    course_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("course.id", ondelete="CASCADE"), nullable=False, unique=True)
+    )
+    platform_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("lti_platform.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    lineitems_url: str | None = Field(default=None, sa_column=Column(String(1000), nullable=True))
+    ags_scopes: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))  # space-separated
+    memberships_url: str | None = Field(default=None, sa_column=Column(String(1000), nullable=True))
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+
+
+class RegistrationLink(SQLModel, table=True):
+    """A one-time link for LTI Dynamic Registration; only its hash is stored."""
+
+    __tablename__ = "lti_registration_link"
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True))
+    token_hash: str = Field(sa_column=Column(String(64), nullable=False, unique=True))
+    created_by: str = Field(sa_column=Column(String(200), nullable=False))
+    created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    expires_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    used_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    platform_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("lti_platform.id", ondelete="SET NULL"), nullable=True)
+    )

@@ -78,12 +78,14 @@ def create_app(config: Config | None = None) -> Flask:
         return {"languages": i18n.LANGUAGE_NAMES, "current_language": str(get_locale()), "product_name": "Adal",
                 "role_titles": ROLE_TITLES}
 
+    from lti import dynreg_views
     from lti import views as lti_views
     from plugin.kernel.views import bp as core_bp
 
     app.extensions["adal.lti_keys"] = PlatformKeyCache()
     app.register_blueprint(core_bp)
     app.register_blueprint(lti_views.bp)
+    app.register_blueprint(dynreg_views.bp)
     # The platform posts to these from its own origin: LTI's state, nonce and signature protect them.
     csrf.exempt(lti_views.login)
     csrf.exempt(lti_views.launch)

@@ -283,6 +283,25 @@ def platform_remove(issuer: str, client_id: str) -> None:
         click.echo(_("Platform removed."))
 
 
+@platform.command("registration-link",
+                  help="Print a one-time LTI Dynamic Registration URL for an LMS administrator to paste.")
+@click.option("--valid-hours", default=24, show_default=True, type=click.IntRange(1, 24 * 14))
+@click.option("--base-url", default=None, help="Adal's public https address (default: ADAL_BASE_URL).")
+def platform_registration_link(valid_hours: int, base_url: str | None) -> None:
+    from datetime import timedelta
+
+    from lti.dynreg import create_registration_link
+
+    with _app() as app, _runtime(app).session() as session:
+        base = (base_url or app.config["ADAL_BASE_URL"] or "").rstrip("/")
+        if not base:
+            raise click.ClickException(_("Set ADAL_BASE_URL (or pass --base-url): the LMS must reach Adal by it."))
+        token = create_registration_link(session, _cli_actor(), now=now_utc(), valid_for=timedelta(hours=valid_hours))
+        session.commit()
+        click.echo(f"{base}/lti/register/{token}")
+        click.echo(ngettext("It works once, for %(num)d hour.", "It works once, for %(num)d hours.", valid_hours))
+
+
 @main.group(help="Adal's own signing keys (published at /lti/jwks).")
 def keys() -> None:
     pass

@@ -14,6 +14,7 @@ HERE = Path(__file__).resolve().parent
 
 def load_all_models() -> None:
     """Import every module that defines tables, so that ``SQLModel.metadata`` is complete."""
+    import attribution.models  # noqa: F401
     import lti.models  # noqa: F401
     import plugin.kernel.audit
     import plugin.kernel.settings

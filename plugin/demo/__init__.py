@@ -1,0 +1,1 @@
+"""The demo LTI platform behind `adal demo` (loopback only, synthetic people)."""
