@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import update
 from sqlmodel import Session
 
+from attribution.assignments import bind_assignment_link
 from lti import claims as c
+from lti.deep_linking import ASSIGNMENT_PARAMETER
 from lti.launch import Launch
 from plugin.kernel import audit
+from plugin.kernel.errors import NotFound
 from plugin.kernel.i18n import normalise
 from plugin.kernel.settings import get_setting
 from plugin.kernel.users import Actor, Role, User, upsert_course, upsert_membership, upsert_user
+
+log = logging.getLogger("adal.lti")
 
 
 @dataclass(frozen=True)
@@ -22,6 +28,22 @@ class Arrival:
     course_title: str | None
     display_name: str
     locale: str | None
+
+
+def _bind_placed_assignment(session: Session, actor: Actor, body: dict, *, now: datetime) -> None:
+    """A link Adal placed by deep linking carries its assignment id: remember the LMS's link."""
+    custom = body.get(c.CUSTOM) or {}
+    raw = custom.get(ASSIGNMENT_PARAMETER)
+    link = body.get(c.RESOURCE_LINK) or {}
+    if actor.course_id is None or not isinstance(raw, str) or not raw.isdecimal() or not link.get("id"):
+        return
+    endpoint = body.get("https://purl.imsglobal.org/spec/lti-ags/claim/endpoint") or {}
+    line_item = endpoint.get("lineitem") if isinstance(endpoint, dict) else None
+    try:
+        bind_assignment_link(session, actor, assignment_id=int(raw), resource_link_id=str(link["id"]),
+                             line_item_url=line_item if isinstance(line_item, str) else None, now=now)
+    except NotFound:
+        log.warning("launch named assignment %s, which is not in course %s", raw, actor.course_id)
 
 
 def enter_launch(session: Session, launch: Launch, *, now: datetime) -> Arrival:
@@ -51,6 +73,7 @@ def enter_launch(session: Session, launch: Launch, *, now: datetime) -> Arrival:
                               is_ta=is_ta and role is Role.TEACHER)
     actor = Actor(label=f"user:{user_id}", user_id=user_id, roles=roles, course_id=course_id, is_ta=is_ta,
                   locale=locale)
+    _bind_placed_assignment(session, actor, body, now=now)
     audit.record(session, actor, "lti.launch", now=now, subject=f"course:{course_id}" if course_id else None,
                  payload={"platform": launch.platform.id, "message_type": launch.message_type,
                           "roles": sorted(roles), "deployment_id": body[c.DEPLOYMENT_ID]})

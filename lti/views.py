@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, jsonify, redirect, render_template, request, session
+from flask import Blueprint, Response, current_app, g, jsonify, redirect, render_template, request, session
+from flask_babel import gettext as _
 from flask_babel import refresh
 
+from attribution.assignments import create_assignment
 from lti.actors import enter_launch
+from lti.claims import DEEP_LINKING_REQUEST
+from lti.deep_linking import DeepLinkRequest, deep_link_request, deep_link_response
 from lti.errors import LaunchRefused
 from lti.jwks import PlatformKeyCache
 from lti.keys import published_jwks
 from lti.launch import STATE_LIFETIME, begin_login, validate_launch
 from plugin.kernel import audit
 from plugin.kernel.clock import now_utc
+from plugin.kernel.errors import InvalidInput
 from plugin.kernel.i18n import SESSION_CHOICE, SESSION_LTI_LOCALE
-from plugin.kernel.web import correlation_id, db, error_response, remember_actor, runtime
+from plugin.kernel.users import Role
+from plugin.kernel.web import correlation_id, db, error_response, remember_actor, require_roles, runtime
 
 bp = Blueprint("lti", __name__, template_folder="templates")
 STATE_COOKIE = "adal_lti_state"
+DEEP_LINK_KEY = "lti_deep_link"
 
 
 def _base_url() -> str:
@@ -59,6 +66,7 @@ def launch() -> Response | str:
         launched = validate_launch(db(), _key_cache(), id_token=request.form.get("id_token", ""),
                                    state=request.form.get("state"), state_cookie=request.cookies.get(STATE_COOKIE),
                                    now=now)
+        deep_link = deep_link_request(launched) if launched.message_type == DEEP_LINKING_REQUEST else None
         arrival = enter_launch(db(), launched, now=now)
     except LaunchRefused as exc:
         return _refused(exc, "launch")
@@ -70,10 +78,39 @@ def launch() -> Response | str:
     if arrival.locale:
         session[SESSION_LTI_LOCALE] = arrival.locale
     refresh()  # the language may have been chosen before the launch told us the LMS's locale
-    html = render_template("lti/arrived.html", arrival=arrival)
+    if deep_link is not None:
+        session[DEEP_LINK_KEY] = deep_link.to_session()
+        html = render_template("lti/deep_link.html", arrival=arrival, can_add=arrival.actor.has(Role.TEACHER))
+    else:
+        html = render_template("lti/arrived.html", arrival=arrival)
     response = Response(html, status=200, mimetype="text/html")
     response.delete_cookie(STATE_COOKIE, path="/lti/")
     return response
+
+
+@bp.post("/lti/deep-link")
+@require_roles(Role.TEACHER)
+def deep_link_choose() -> Response | str:
+    """The teacher's choice in the picker: create the assignment and return it to the LMS."""
+    request_data = DeepLinkRequest.from_session(session.get(DEEP_LINK_KEY))
+    if request_data is None:
+        return error_response(400, _("This picker has expired. Open the activity picker in your LMS again."))
+    now = now_utc()
+    try:
+        score = float(request.form.get("score_maximum", "100").replace(",", "."))
+    except ValueError:
+        score = -1.0
+    try:
+        assignment = create_assignment(db(), g.actor, title=request.form.get("title", ""), score_maximum=score,
+                                       now=now)
+    except InvalidInput as exc:
+        return Response(render_template("lti/deep_link.html", arrival=None, can_add=True, problem=str(exc),
+                                        title=request.form.get("title", ""),
+                                        score_maximum=request.form.get("score_maximum", "100")), status=400)
+    token = deep_link_response(db(), request_data, assignment, launch_url=_base_url() + "/lti/launch", now=now)
+    session.pop(DEEP_LINK_KEY, None)  # one answer per picker
+    return render_template("lti/deep_link_return.html", return_url=request_data.return_url, token=token,
+                           assignment=assignment)
 
 
 @bp.get("/lti/jwks")

@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from flask import Flask, jsonify, redirect, request
 from lti1p3platform.ltiplatform import LTI1P3PlatformConfAbstract
-from lti1p3platform.message_launch import MessageLaunchAbstract
+from lti1p3platform.message_launch import LTIAdvantageMessageLaunchAbstract
 from lti1p3platform.oidc_login import OIDCLoginAbstract
 from lti1p3platform.registration import Registration
 from werkzeug.serving import make_server
@@ -77,6 +77,8 @@ class TestPlatform:
         self.jwks_broken = False
         self.extra_public_keys: list[dict[str, Any]] = []
         self.jwks_requests = 0
+        self.placed_links: list[dict[str, Any]] = []  # content items the tool returned by deep linking
+        self.deep_link_errors: list[str] = []
         self.app = self._build_app()
 
     # -- registration as lti1p3platform sees it ---------------------------------------------------
@@ -85,6 +87,8 @@ class TestPlatform:
         reg.set_iss(self.base_url).set_client_id(self.client_id).set_deployment_id(self.deployment_id)
         reg.set_oidc_login_url(self.tool_base + "/lti/login").set_launch_url(self.tool_base + "/lti/launch")
         reg.set_platform_public_key(public_pem(self.private_pem)).set_platform_private_key(self.private_pem)
+        reg.set_deeplink_launch_url(self.tool_base + "/lti/launch")
+        reg.set_tool_key_set_url(self.tool_base + "/lti/jwks")
         return reg
 
     @property
@@ -143,7 +147,7 @@ class TestPlatform:
             def get_redirect(self, url: str) -> Any:
                 return redirect(url)
 
-        class Launch(MessageLaunchAbstract):
+        class Launch(LTIAdvantageMessageLaunchAbstract):
             def render_launch_form(self, launch_data: dict[str, Any], **kwargs: Any) -> str:
                 fields = "".join(f'<input type="hidden" name="{k}" value="{html.escape(str(v))}">'
                                  for k, v in launch_data.items() if k != "launch_url")
@@ -180,13 +184,39 @@ class TestPlatform:
             roles = {"student": [LEARNER], "teacher": [INSTRUCTOR], "ta": [INSTRUCTOR, TA],
                      "mentor": [MENTOR], "admin": [ADMIN]}[wanted.get("role", "student")]
             launch.set_user_data(params["login_hint"], roles, full_name=wanted.get("name", "Aigerim Testova"))
-            launch.set_resource_link_claim("rl-1", title="Essay 1")
+            link = wanted.get("link")
+            if link is not None:  # launch a link the tool placed earlier, with its custom parameters
+                item = platform.placed_links[int(link)]
+                launch.set_resource_link_claim(f"placed-{link}", title=item["title"])
+                launch.set_custom_parameters_claim(item.get("custom", {}))
+                launch.set_ags(platform.base_url + "/lineitems", platform.base_url + f"/lineitems/{link}")
+            else:
+                launch.set_resource_link_claim("rl-1", title="Essay 1")
+            if wanted.get("message") == "deeplink":
+                launch.set_dl(platform.base_url + "/deep-link-return", title="Adal", accept_types={"ltiResourceLink"})
             launch.set_launch_context_claim(wanted.get("course", "course-101"), context_title="Synthetic Course 101")
             if wanted.get("locale"):
                 launch.set_extra_claims({"https://purl.imsglobal.org/spec/lti/claim/launch_presentation":
                                          {"locale": wanted["locale"], "document_target": "iframe"}})
             launch._registration = platform.registration()
             return launch.lti_launch()
+
+        @app.post("/deep-link-return")
+        def deep_link_return() -> Any:
+            """Where the tool sends its choice: verified with the tool's JWKS, as an LMS does."""
+            try:
+                conf = Conf()
+                conf.get_registration()
+                items = conf.validate_deeplinking_resp(dict(request.form))
+                claims = jwt.decode(request.form["JWT"], options={"verify_signature": False})  # verified above
+                if (claims["iss"], claims["aud"]) != (platform.client_id, platform.issuer) or claims[
+                        "https://purl.imsglobal.org/spec/lti/claim/deployment_id"] != platform.deployment_id:
+                    raise ValueError("deep linking response addressed to someone else")
+            except Exception as exc:
+                platform.deep_link_errors.append(repr(exc))
+                return "invalid deep linking response", 400
+            platform.placed_links.extend(items)
+            return jsonify(placed=len(items))
 
         return app
 

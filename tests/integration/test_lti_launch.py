@@ -7,8 +7,6 @@ import json
 import re
 import threading
 import time
-from collections.abc import Iterator
-from html.parser import HTMLParser
 
 import jwt
 import pytest
@@ -17,57 +15,10 @@ from sqlalchemy import func
 from sqlmodel import select
 from werkzeug.serving import make_server
 
-from lti.registry import add_platform
 from plugin.kernel.audit import AuditEntry
-from plugin.kernel.clock import now_utc
-from plugin.kernel.users import Actor, Membership, User
-from tests.lti_platform import ADMIN, INSTRUCTOR, LEARNER, MENTOR, TA, TestPlatform, login_params, new_private_key_pem
-
-
-class _Form(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.action, self.fields = "", {}
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        if tag == "form":
-            self.action = attrs["action"]
-        if tag == "input":
-            self.fields[attrs["name"]] = attrs.get("value", "")
-
-
-@pytest.fixture
-def adal(app) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=10)
-    server.server_close()
-
-
-def _register(app, platform: TestPlatform, **extra) -> None:
-    with app.extensions["adal.runtime"].session() as session:
-        add_platform(session, Actor.system("test"), now=now_utc(), **platform.cli_args(), **extra)
-        session.commit()
-
-
-@pytest.fixture
-def lms(app, adal) -> Iterator[TestPlatform]:
-    platform = TestPlatform("moodle")
-    with platform.serve(adal):
-        _register(app, platform)
-        yield platform
-
-
-@pytest.fixture
-def canvas(app, adal) -> Iterator[TestPlatform]:
-    platform = TestPlatform("canvas", client_id="10000000000042", deployment_id="canvas-dep")
-    with platform.serve(adal):
-        _register(app, platform)
-        yield platform
+from plugin.kernel.users import Membership, User
+from tests.lti_flow import begin, full_launch, register
+from tests.lti_platform import ADMIN, INSTRUCTOR, LEARNER, MENTOR, TA, TestPlatform, new_private_key_pem
 
 
 def _count(app, model, *where) -> int:
@@ -77,24 +28,6 @@ def _count(app, model, *where) -> int:
 
 def _refusals(app) -> int:
     return _count(app, AuditEntry, AuditEntry.action.in_(["lti.launch_refused", "lti.login_refused"]))
-
-
-def full_launch(platform: TestPlatform, http: requests.Session | None = None, **start) -> requests.Response:
-    """Click the tool link in the LMS: OIDC login, the platform's auth answer, then the form POST."""
-    http = http or requests.Session()
-    page = http.get(platform.base_url + "/start", params=start, timeout=10)
-    assert page.status_code == 200, page.text
-    form = _Form()
-    form.feed(page.text)
-    return http.post(form.action, data=form.fields, timeout=10)
-
-
-def begin(adal: str, platform: TestPlatform, http: requests.Session) -> dict[str, str]:
-    response = http.get(adal + "/lti/login", params={
-        "iss": platform.issuer, "login_hint": "student-001", "target_link_uri": adal + "/lti/launch",
-        "client_id": platform.client_id}, allow_redirects=False, timeout=10)
-    assert response.status_code == 302
-    return login_params(response.headers["Location"])
 
 
 # -- valid launches ----------------------------------------------------------------------------
@@ -313,7 +246,7 @@ def test_unknown_kid_refetches_the_jwks_once_and_accepts_a_rotated_platform_key(
 def test_unknown_deployment_accepted_when_auto_registration_is_allowed(app, adal):
     platform = TestPlatform("auto", deployment_id="registered")
     with platform.serve(adal):
-        _register(app, platform, auto_register_deployments=True)
+        register(app, platform, auto_register_deployments=True)
         platform.deployment_id = "new-deployment"
         assert full_launch(platform, role="student").status_code == 200
 
@@ -369,7 +302,7 @@ def test_nonce_is_single_use_across_workers_through_redis(two_workers):
     apps, urls = two_workers
     platform = TestPlatform("redis-lms")
     with platform.serve(urls[0]):
-        _register(apps[0], platform)
+        register(apps[0], platform)
         http = requests.Session()
         login = begin(urls[0], platform, http)
         token = platform.sign(platform.claims(nonce=login["nonce"]))
@@ -392,7 +325,7 @@ def test_redis_down_refuses_the_launch_with_a_clear_503(tmp_path, migrated_url, 
     platform = TestPlatform("redis-down")
     try:
         with platform.serve(url):
-            _register(app, platform)
+            register(app, platform)
             http = requests.Session()
             login = begin(url, platform, http)
             response = http.post(url + "/lti/launch", data={
