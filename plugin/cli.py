@@ -91,6 +91,31 @@ def init() -> None:
         click.echo(_("Adal is ready."))
 
 
+@main.command(help="Adal with a built-in demo LMS on 127.0.0.1, to try every role without Moodle or Canvas.")
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
+def demo(port: int) -> None:
+    from dataclasses import replace
+
+    from werkzeug.serving import run_simple
+
+    from plugin.demo import install_demo
+    from plugin.migrations import upgrade
+
+    try:
+        # Loopback only, and Adal's address is the loopback one whatever ADAL_BASE_URL says.
+        config = replace(load_config(), base_url=None)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    app = create_app(config)
+    upgrade(app.extensions["adal.runtime"].engine)
+    base = f"http://127.0.0.1:{port}"
+    install_demo(app, base)
+    with app.app_context(), force_locale(cli_language()):
+        click.echo(_("Adal demo: open %(url)s in your browser (Ctrl+C stops it).", url=f"{base}/demo/"))
+    # One process, threads: the demo LMS keeps its gradebook in memory.
+    run_simple("127.0.0.1", port, app, threaded=True, use_reloader=False)
+
+
 @main.group(help="Database schema.")
 def db() -> None:
     pass
