@@ -10,11 +10,13 @@ single-use nonce, and the deployment.
 
 from __future__ import annotations
 
+import hashlib
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import jwt
 from flask_babel import gettext as _
@@ -37,10 +39,33 @@ MAX_TOKEN_CHARS = 64 * 1024
 
 
 # -- login --------------------------------------------------------------------------------------
+STORAGE_TARGET = re.compile(r"_parent|[A-Za-z0-9_.-]{1,64}")
+
+
 @dataclass(frozen=True)
 class LoginRedirect:
     url: str
     state: str
+    storage_target: str | None = None  # LTI Platform Storage offered: put the secret there first
+    storage_secret: str | None = None
+
+    @property
+    def storage_key(self) -> str:
+        return storage_key(self.state)
+
+    @property
+    def platform_origin(self) -> str:
+        parts = urlsplit(self.url)
+        return f"{parts.scheme}://{parts.netloc}"
+
+
+def storage_key(state: str) -> str:
+    """The key under which the platform keeps the browser secret of one login."""
+    return f"adal_state_{state}"
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
 def begin_login(session: Session, params: dict[str, str], *, launch_url: str, now: datetime) -> LoginRedirect:
@@ -61,8 +86,16 @@ def begin_login(session: Session, params: dict[str, str], *, launch_url: str, no
     if not same_origin(target, launch_url):
         raise LaunchRefused("offsite_target", _("The launch asked to go to an address outside Adal."))
     state, nonce = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
-    session.add(LoginState(state=state, nonce=nonce, platform_id=platform.id, target_link_uri=target,
-                           created_at=now, expires_at=now + STATE_LIFETIME))
+    storage_target = params.get("lti_storage_target") or None
+    if storage_target is not None and not STORAGE_TARGET.fullmatch(storage_target):
+        storage_target = None  # not a frame name: use cookies only
+    storage_secret = secrets.token_urlsafe(32) if storage_target else None
+    session.add(LoginState(
+        state=state, nonce=nonce, platform_id=platform.id, target_link_uri=target, created_at=now,
+        expires_at=now + STATE_LIFETIME, login_hint=login_hint[:1000],
+        message_hint=params.get("lti_message_hint") or None,
+        deployment_hint=(params.get("lti_deployment_id") or None) and params["lti_deployment_id"][:255],
+        storage_target=storage_target, storage_secret_hash=_digest(storage_secret) if storage_secret else None))
     session.flush()
     query = {
         "scope": "openid", "response_type": "id_token", "response_mode": "form_post", "prompt": "none",
@@ -72,7 +105,8 @@ def begin_login(session: Session, params: dict[str, str], *, launch_url: str, no
     if params.get("lti_message_hint"):
         query["lti_message_hint"] = params["lti_message_hint"]
     separator = "&" if "?" in platform.auth_login_url else "?"
-    return LoginRedirect(url=platform.auth_login_url + separator + urlencode(query), state=state)
+    return LoginRedirect(url=platform.auth_login_url + separator + urlencode(query), state=state,
+                         storage_target=storage_target, storage_secret=storage_secret)
 
 
 # -- launch -------------------------------------------------------------------------------------
@@ -197,9 +231,33 @@ def _use_login_state(session: Session, *, state: str, platform_id: int, nonce: s
     return str(target)
 
 
+class BrowserProofMissing(Exception):
+    """A valid launch came back without the state cookie (a frame whose cookies the browser
+    blocks). Nothing was used up; ``login`` says how to finish: Platform Storage or a new window."""
+
+    def __init__(self, login: LoginState, platform: Platform) -> None:
+        super().__init__("the browser returned no proof of the login")
+        self.login, self.platform = login, platform
+
+    def relaunch_url(self, login_url: str) -> str:
+        """Our own login URL with what the platform sent, to start again in a top-level window."""
+        query = {"iss": self.platform.issuer, "login_hint": self.login.login_hint or "",
+                 "target_link_uri": self.login.target_link_uri, "client_id": self.platform.client_id}
+        if self.login.message_hint:
+            query["lti_message_hint"] = self.login.message_hint
+        if self.login.deployment_hint:
+            query["lti_deployment_id"] = self.login.deployment_hint
+        return login_url + "?" + urlencode(query)
+
+
 def validate_launch(session: Session, keys: PlatformKeyCache, *, id_token: str, state: str | None,
-                    state_cookie: str | None, now: datetime) -> Launch:
-    """Validate a launch POST. Raises ``LaunchRefused`` naming the first failed check."""
+                    state_cookie: str | None, now: datetime, storage_secret: str | None = None) -> Launch:
+    """Validate a launch POST. Raises ``LaunchRefused`` naming the first failed check.
+
+    The browser proves it started the login with the state cookie or, where the platform keeps
+    data for frames (LTI Platform Storage), with the secret Adal put there. Without either, a
+    launch that is otherwise valid raises ``BrowserProofMissing`` and uses nothing up.
+    """
     if not id_token or len(id_token) > MAX_TOKEN_CHARS:
         raise _refuse("malformed")
     try:
@@ -244,8 +302,22 @@ def validate_launch(session: Session, keys: PlatformKeyCache, *, id_token: str, 
     _check_with_pylti1p3(body)
     if not state:
         raise _refuse("state_missing")
-    if state_cookie is None or not secrets.compare_digest(state_cookie, state):
-        raise _refuse("state_mismatch")
+    if state_cookie is not None:
+        if not secrets.compare_digest(state_cookie, state):
+            raise _refuse("state_mismatch")
+    else:
+        login = session.get(LoginState, state)
+        if login is None or login.platform_id != platform.id or login.expires_at <= now:
+            raise _refuse("state_unknown")
+        if login.used_at is not None:
+            raise _refuse("replay")
+        if not secrets.compare_digest(str(body["nonce"]), login.nonce):
+            raise _refuse("nonce_mismatch")
+        if storage_secret is None:
+            raise BrowserProofMissing(login, platform)
+        if login.storage_secret_hash is None or not secrets.compare_digest(_digest(storage_secret),
+                                                                           login.storage_secret_hash):
+            raise _refuse("state_mismatch")
     target = _use_login_state(session, state=state, platform_id=platform.id, nonce=str(body["nonce"]), now=now)
     check_deployment(session, platform, body[c.DEPLOYMENT_ID], now=now)
     return Launch(platform=platform, claims=body, target_link_uri=target)

@@ -72,6 +72,15 @@ class LoginState(SQLModel, table=True):
     created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     expires_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False, index=True))
     used_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    # What the platform sent at login, to start the same launch again in a new window when the
+    # browser blocks cookies in the LMS's frame.
+    login_hint: str | None = Field(default=None, sa_column=Column(String(1000), nullable=True))
+    message_hint: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    deployment_hint: str | None = Field(default=None, sa_column=Column(String(255), nullable=True))
+    # LTI Platform Storage: where the platform keeps data for us, and the hash of the secret we
+    # put there (the proof, instead of a cookie, that the launch comes back to the same browser).
+    storage_target: str | None = Field(default=None, sa_column=Column(String(100), nullable=True))
+    storage_secret_hash: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
 
 
 class ContextServices(SQLModel, table=True):

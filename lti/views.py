@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import Blueprint, Response, current_app, g, jsonify, redirect, render_template, request, session
 from flask_babel import gettext as _
 from flask_babel import refresh
@@ -13,7 +15,7 @@ from lti.deep_linking import DeepLinkRequest, deep_link_request, deep_link_respo
 from lti.errors import LaunchRefused
 from lti.jwks import PlatformKeyCache
 from lti.keys import published_jwks
-from lti.launch import STATE_LIFETIME, begin_login, validate_launch
+from lti.launch import STATE_LIFETIME, BrowserProofMissing, begin_login, storage_key, validate_launch
 from plugin.kernel import audit
 from plugin.kernel.clock import now_utc
 from plugin.kernel.errors import InvalidInput
@@ -52,7 +54,11 @@ def login() -> Response:
         target = begin_login(db(), params, launch_url=_base_url() + "/lti/launch", now=now_utc())
     except LaunchRefused as exc:
         return _refused(exc, "login")
-    response = redirect(target.url, code=302)
+    if target.storage_target:
+        # The platform keeps data for its frames: put the browser secret there, then go on.
+        response = Response(render_template("lti/login_storage.html", target=target), status=200)
+    else:
+        response = redirect(target.url, code=302)
     secure = request.scheme == "https"
     response.set_cookie(STATE_COOKIE, target.state, max_age=int(STATE_LIFETIME.total_seconds()), httponly=True,
                         secure=secure, samesite="None" if secure else "Lax", path="/lti/")
@@ -61,13 +67,27 @@ def login() -> Response:
 
 @bp.post("/lti/launch")
 def launch() -> Response | str:
+    return _launch(storage_secret=None)
+
+
+@bp.post("/lti/launch/storage")
+def launch_with_platform_storage() -> Response | str:
+    """Second step of a launch in a frame without cookies: the secret read back from the platform."""
+    return _launch(storage_secret=request.form.get("storage_secret") or "")
+
+
+def _launch(*, storage_secret: str | None) -> Response | str:
     now = now_utc()
+    id_token, state = request.form.get("id_token", ""), request.form.get("state")
     try:
-        launched = validate_launch(db(), _key_cache(), id_token=request.form.get("id_token", ""),
-                                   state=request.form.get("state"), state_cookie=request.cookies.get(STATE_COOKIE),
-                                   now=now)
+        launched = validate_launch(db(), _key_cache(), id_token=id_token, state=state,
+                                   state_cookie=request.cookies.get(STATE_COOKIE), now=now,
+                                   storage_secret=storage_secret)
         deep_link = deep_link_request(launched) if launched.message_type == DEEP_LINKING_REQUEST else None
         arrival = enter_launch(db(), launched, now=now)
+    except BrowserProofMissing as pending:
+        db().rollback()  # nothing was used up; the same token completes the launch in step two
+        return _finish_without_cookie(pending, id_token=id_token, state=state or "")
     except LaunchRefused as exc:
         return _refused(exc, "launch")
     chosen_language = session.get(SESSION_CHOICE)
@@ -86,6 +106,18 @@ def launch() -> Response | str:
     response = Response(html, status=200, mimetype="text/html")
     response.delete_cookie(STATE_COOKIE, path="/lti/")
     return response
+
+
+def _finish_without_cookie(pending: BrowserProofMissing, *, id_token: str, state: str) -> Response:
+    """The browser blocked the frame's cookies. With Platform Storage, read the secret back from
+    the platform and post it; otherwise (or if that fails) offer to open the launch in a new
+    window, where the browser keeps cookies."""
+    relaunch = pending.relaunch_url(_base_url() + "/lti/login")
+    parts = urlsplit(pending.platform.auth_login_url)
+    html = render_template("lti/launch_storage.html", id_token=id_token, state=state, relaunch=relaunch,
+                           storage_target=pending.login.storage_target, storage_key=storage_key(state),
+                           platform_origin=f"{parts.scheme}://{parts.netloc}")
+    return Response(html, status=200, mimetype="text/html")
 
 
 @bp.post("/lti/deep-link")

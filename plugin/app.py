@@ -89,5 +89,6 @@ def create_app(config: Config | None = None) -> Flask:
     # The platform posts to these from its own origin: LTI's state, nonce and signature protect them.
     csrf.exempt(lti_views.login)
     csrf.exempt(lti_views.launch)
+    csrf.exempt(lti_views.launch_with_platform_storage)
     web.install(app)
     return app

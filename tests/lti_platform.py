@@ -8,6 +8,7 @@ in an auto-submitting form, and can sign arbitrary claims for attack tests.
 from __future__ import annotations
 
 import html
+import json
 import threading
 import time
 import uuid
@@ -152,7 +153,7 @@ class TestPlatform:
                 fields = "".join(f'<input type="hidden" name="{k}" value="{html.escape(str(v))}">'
                                  for k, v in launch_data.items() if k != "launch_url")
                 return (f'<form id="f" method="post" action="{html.escape(launch_data["launch_url"])}">{fields}'
-                        '<button>Continue</button></form>')
+                        '<button>Continue</button></form><script>document.forms[0].submit()</script>')
 
         @app.get("/jwks")
         def jwks() -> Any:
@@ -171,13 +172,44 @@ class TestPlatform:
             login = Login(_Request({}, {}), Conf())
             login.set_lti_message_hint(hint=hint)
             url = login.prepare_preflight_url(request.args.get("user", "student-001"))
+            if request.args.get("storage") == "1":
+                url += "&lti_storage_target=_parent"  # this platform keeps data for its frames
             return login.get_redirect(url)
+
+        @app.get("/frame")
+        def frame() -> str:
+            """A course page showing the tool in a frame; with storage=1 it offers LTI Platform Storage."""
+            query = html.escape(request.query_string.decode())
+            storage = request.args.get("storage") == "1"
+            handler = """<script>
+            var stored = {};
+            var tool = TOOL_ORIGIN;
+            window.addEventListener("message", function (event) {
+              var m = event.data || {};
+              var reply = {message_id: m.message_id, subject: m.subject + ".response"};
+              if (m.subject === "lti.capabilities") {
+                reply.supported_messages = [{subject: "lti.capabilities"}, {subject: "lti.put_data"},
+                                            {subject: "lti.get_data"}];
+              } else if (event.origin !== tool) {
+                return;  // only the tool's own origin may store or read its data
+              } else if (m.subject === "lti.put_data") {
+                stored[m.key] = m.value; reply.key = m.key; reply.value = m.value;
+                window.putCount = (window.putCount || 0) + 1;
+              } else if (m.subject === "lti.get_data") {
+                reply.key = m.key; reply.value = stored[m.key];
+              } else { return; }
+              event.source.postMessage(reply, event.origin === "null" ? "*" : event.origin);
+            });
+            </script>""".replace("TOOL_ORIGIN", json.dumps(platform.tool_base))
+            return (f"<!doctype html><title>Course</title>{handler if storage else ''}"
+                    f'<iframe name="tool" title="Adal" src="/start?{query}" width="800" height="600"></iframe>')
 
         @app.get("/auth")
         def auth() -> Any:
             """The platform's authentication endpoint: answer the tool with a signed launch."""
             params = dict(request.args)
-            wanted = platform.pending.pop(params.get("lti_message_hint", ""), None)
+            # Like Moodle's, a message hint may start the same launch again (a new window).
+            wanted = platform.pending.get(params.get("lti_message_hint", ""))
             if wanted is None or params.get("redirect_uri") != platform.tool_base + "/lti/launch":
                 return "unknown login or wrong redirect_uri", 400
             launch = Launch(_Request(params, {}), Conf())
