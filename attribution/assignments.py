@@ -17,7 +17,7 @@ def create_assignment(session: Session, actor: Actor, *, title: str, score_maxim
     """A new assignment in the actor's course; audits ``assignment.created``.
 
     Raises ``NotPermitted`` unless the actor teaches the course, ``InvalidInput`` for an empty
-    title or a maximum score outside 1–1000.
+    title or a maximum score outside 1 to 1000.
     """
     if not actor.has(Role.TEACHER) or actor.course_id is None:
         raise NotPermitted(_("Only a teacher of this course can add an assignment."))

@@ -67,7 +67,11 @@ class PlatformKeyCache:
             with self._http.get(keyset_url, timeout=self.timeout, stream=True, allow_redirects=False) as response:
                 if response.status_code != 200:
                     raise unreachable
-                body = response.raw.read(MAX_JWKS_BYTES + 1, decode_content=True)
+                body = b""
+                for chunk in response.iter_content(64 * 1024):  # wraps urllib3's errors in requests'
+                    body += chunk
+                    if len(body) > MAX_JWKS_BYTES:
+                        break
         except requests.RequestException:
             raise unreachable from None
         if len(body) > MAX_JWKS_BYTES:

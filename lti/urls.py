@@ -20,7 +20,11 @@ def is_loopback_host(host: str | None) -> bool:
 
 
 def acceptable_platform_url(url: str) -> bool:
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
+    except ValueError:
+        return False
     if not parts.netloc or parts.username or parts.password:
         return False
     if parts.scheme == "https":

@@ -98,7 +98,8 @@ def _close_on_teardown(_exc: BaseException | None) -> None:
 
 
 def _security_headers(response: Response) -> Response:
-    ancestors = " ".join(("'self'", *current_app.config["ADAL_FRAME_ANCESTORS"]))
+    # A view may widen it for one response (the registration page, which the registering LMS frames).
+    ancestors = " ".join(("'self'", *current_app.config["ADAL_FRAME_ANCESTORS"], *g.get("frame_ancestors_extra", ())))
     # Adal is meant to be framed by the LMS, so no X-Frame-Options: frame-ancestors names the
     # LMS origins instead. No inline script or style: the CSP forbids them.
     response.headers["Content-Security-Policy"] = (

@@ -58,6 +58,8 @@ def test_loopback_http_is_allowed():
     assert acceptable_platform_url("http://localhost/jwks")
     assert acceptable_platform_url("http://[::1]:9/jwks")
     assert not acceptable_platform_url("http://127.0.0.1.evil.example/jwks")
+    for broken in ("http://[::1", "https://lms.example.kz:99999/x", "https://lms.example.kz:abc/x"):
+        assert not acceptable_platform_url(broken)
 
 
 def test_same_issuer_with_other_urls_is_refused(db_session, app_context):
