@@ -27,6 +27,7 @@ from sqlalchemy import bindparam, select, update
 from sqlmodel import Session
 
 from lti.claims import DEEP_LINKING_REQUEST, RESOURCE_LINK_REQUEST
+from lti.errors import RegistrationRefused
 from lti.models import Platform, RegistrationLink
 from lti.registry import add_platform
 from lti.urls import acceptable_platform_url, same_origin
@@ -63,18 +64,6 @@ MAX_EXCHANGE_SECONDS = 20.0  # a platform dripping its answer byte by byte is cu
 MAX_LINK_TOKEN_CHARS = 128
 MAX_REGISTRATION_TOKEN_CHARS = 8192
 MAX_ID_CHARS = 255
-
-
-class RegistrationRefused(InvalidInput):
-    """Why a Dynamic Registration was refused: a code for the audit log, a translated message."""
-
-    status = 400
-
-    def __init__(self, code: str, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.status = status
 
 
 def token_hash(token: str) -> str:

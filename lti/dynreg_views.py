@@ -7,10 +7,10 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, current_app, g, jsonify, render_template, request
 
-from lti.dynreg import RegistrationRefused, acceptable_url, canvas_configuration, register_with_link
-from plugin.kernel import audit
+from lti.dynreg import acceptable_url, canvas_configuration, register_with_link
+from lti.errors import RegistrationRefused, record_refusal
 from plugin.kernel.clock import now_utc
-from plugin.kernel.web import ERROR_TEXTS, correlation_id, db, error_response, runtime
+from plugin.kernel.web import ERROR_TEXTS, correlation_id, db, error_response
 
 bp = Blueprint("lti_registration", __name__, template_folder="templates")
 #: An origin that may go into a CSP header: scheme, host name or IP literal, port; nothing else.
@@ -44,12 +44,7 @@ def _refused(exc: RegistrationRefused) -> Response:
     The page is the standard error page (``errors/error.html``, as ``error_response`` renders it)
     with a Close button, so that the LMS's registration dialog can be closed.
     """
-    db().rollback()  # the link is usable again, nothing half-written stays, and its lock is released
-    with runtime().session() as own:
-        audit.record(own, "anonymous", "lti.registration_refused", now=now_utc(),
-                     payload={"code": exc.code, "correlation_id": correlation_id(),
-                              "remote": request.remote_addr})
-        own.commit()
+    record_refusal("lti.registration_refused", exc)  # the link is usable again: nothing of the request stays
     title, text = ERROR_TEXTS.get(exc.status, ERROR_TEXTS[500])
     html = render_template("lti/registration_failed.html", status=exc.status, title=title(), text=text(),
                            detail=exc.message, correlation_id=correlation_id(), bare=True)

@@ -12,16 +12,15 @@ from attribution.assignments import create_assignment
 from lti.actors import enter_launch
 from lti.claims import DEEP_LINKING_REQUEST
 from lti.deep_linking import DeepLinkRequest, deep_link_request, deep_link_response
-from lti.errors import LaunchRefused
+from lti.errors import LaunchRefused, record_refusal
 from lti.jwks import PlatformKeyCache
 from lti.keys import published_jwks
 from lti.launch import STATE_LIFETIME, BrowserProofMissing, begin_login, storage_key, validate_launch
-from plugin.kernel import audit
 from plugin.kernel.clock import now_utc
 from plugin.kernel.errors import InvalidInput
 from plugin.kernel.i18n import SESSION_CHOICE, SESSION_LTI_LOCALE
 from plugin.kernel.users import Role
-from plugin.kernel.web import correlation_id, db, error_response, remember_actor, require_roles, runtime
+from plugin.kernel.web import db, error_response, remember_actor, require_roles
 
 bp = Blueprint("lti", __name__, template_folder="templates")
 STATE_COOKIE = "adal_lti_state"
@@ -38,12 +37,7 @@ def _key_cache() -> PlatformKeyCache:
 
 def _refused(exc: LaunchRefused, where: str) -> Response:
     """A translated 4xx page, an audit entry in its own transaction, and no session."""
-    db().rollback()  # nothing of the refused request stays, and its locks are released first
-    with runtime().session() as own:
-        audit.record(own, "anonymous", f"lti.{where}_refused", now=now_utc(),
-                     payload={"code": exc.code, "correlation_id": correlation_id(),
-                              "remote": request.remote_addr})
-        own.commit()
+    record_refusal(f"lti.{where}_refused", exc)
     return error_response(exc.status, exc.message, bare=True)
 
 

@@ -48,6 +48,14 @@ def browser() -> Iterator[object]:
 
 
 @pytest.fixture
+def en_page(browser) -> Iterator[object]:
+    """The same phone, set to English (for tests that read English text)."""
+    context = browser.new_context(viewport={"width": 360, "height": 740}, locale="en-GB")
+    yield context.new_page()
+    context.close()
+
+
+@pytest.fixture
 def page(browser) -> Iterator[object]:
     # A phone set to Kazakh: 360 px wide, Accept-Language kk-KZ.
     context = browser.new_context(viewport={"width": 360, "height": 740}, locale="kk-KZ")

@@ -36,7 +36,8 @@ def _withhold_cookies_on_launch(page) -> list[str]:
     return dropped
 
 
-def test_platform_storage_completes_the_launch_without_the_cookie(page, platform, live_server):
+def test_platform_storage_completes_the_launch_without_the_cookie(en_page, platform, live_server):
+    page = en_page
     stripped = _withhold_cookies_on_launch(page)
     page.goto(platform.base_url + "/frame?role=student&user=student-frame&storage=1&locale=en")
     frame = page.frame_locator("iframe[name=tool]")
@@ -46,7 +47,8 @@ def test_platform_storage_completes_the_launch_without_the_cookie(page, platform
     assert page.frames[1].url.endswith("/lti/launch/storage")
 
 
-def test_without_platform_storage_the_launch_opens_in_a_new_window(page, platform, live_server):
+def test_without_platform_storage_the_launch_opens_in_a_new_window(en_page, platform, live_server):
+    page = en_page
     _withhold_cookies_on_launch(page)
     page.goto(platform.base_url + "/frame?role=teacher&user=teacher-frame&locale=en")
     frame = page.frame_locator("iframe[name=tool]")

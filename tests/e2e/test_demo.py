@@ -44,13 +44,6 @@ def demo_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         process.wait(timeout=15)
 
 
-@pytest.fixture
-def en_page(browser) -> Iterator[object]:
-    context = browser.new_context(viewport={"width": 360, "height": 740}, locale="en-GB")
-    yield context.new_page()
-    context.close()
-
-
 @pytest.mark.parametrize(("person", "expected"), [
     ("Айгерім Демоқызы", "student"), ("Тимур Сынақов", "student"), ("Бақыт Үлгіұлы", "teacher"),
     ("Дана Көмекшіқызы", "teaching assistant"), ("Ерлан Тәлімгеров", "no integrity workflow"),

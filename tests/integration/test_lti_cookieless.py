@@ -42,7 +42,8 @@ def _login(adal: str, lms, *, storage: bool) -> tuple[dict[str, str], str | None
 def test_without_cookie_a_valid_launch_offers_a_new_window_and_uses_nothing_up(app, adal, lms):
     login, _ = _login(adal, lms, storage=False)
     token = lms.sign(lms.claims(nonce=login["nonce"]))
-    response = requests.post(adal + "/lti/launch", data={"id_token": token, "state": login["state"]}, timeout=10)
+    response = requests.post(adal + "/lti/launch", data={"id_token": token, "state": login["state"]}, timeout=10,
+                             headers={"Accept-Language": "en"})
     assert response.status_code == 200
     assert "Open Adal in a new window" in response.text
     assert "Set-Cookie" not in response.headers
