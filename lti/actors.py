@@ -13,6 +13,7 @@ from attribution.assignments import bind_assignment_link
 from lti import claims as c
 from lti.deep_linking import ASSIGNMENT_PARAMETER
 from lti.launch import Launch
+from lti.services import record_context_services
 from plugin.kernel import audit
 from plugin.kernel.errors import NotFound
 from plugin.kernel.i18n import normalise
@@ -71,6 +72,8 @@ def enter_launch(session: Session, launch: Launch, *, now: datetime) -> Arrival:
         for role in sorted(roles):
             upsert_membership(session, user_id=user_id, course_id=course_id, role=role, now=now,
                               is_ta=is_ta and role is Role.TEACHER)
+        record_context_services(session, platform_id=launch.platform.id or 0, course_id=course_id, claims=body,
+                                now=now)
     actor = Actor(label=f"user:{user_id}", user_id=user_id, roles=roles, course_id=course_id, is_ta=is_ta,
                   locale=locale)
     _bind_placed_assignment(session, actor, body, now=now)

@@ -17,6 +17,7 @@ from lti.jwks import PlatformKeyCache
 from lti.keys import published_jwks
 from lti.launch import STATE_LIFETIME, BrowserProofMissing, begin_login, storage_key, validate_launch
 from plugin.kernel.clock import now_utc
+from plugin.kernel.db import READ_ONLY
 from plugin.kernel.errors import InvalidInput
 from plugin.kernel.i18n import SESSION_CHOICE, SESSION_LTI_LOCALE
 from plugin.kernel.users import Role
@@ -142,6 +143,8 @@ def deep_link_choose() -> Response | str:
 @bp.get("/lti/jwks")
 @bp.get("/.well-known/jwks.json")
 def jwks() -> Response:
-    response = jsonify(published_jwks(db(), now=now_utc()))
+    session = db()
+    session.connection(execution_options=READ_ONLY)  # never waits behind a writer (SQLite)
+    response = jsonify(published_jwks(session, now=now_utc()))
     response.headers["Cache-Control"] = "public, max-age=300"
     return response

@@ -10,6 +10,7 @@ from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from lti.jwks import PlatformKeyCache
+from lti.services import LtiServices, PlatformTokens
 from plugin.config import Config, load_config
 from plugin.kernel import i18n, web
 from plugin.kernel.crypto import SecretBox
@@ -26,14 +27,19 @@ csrf = CSRFProtect()
 
 
 def build_runtime(config: Config) -> Runtime:
-    """Everything services reach through their session, built from one configuration."""
-    return Runtime(
+    """Everything services reach through their session, built from one configuration, with the
+    LMS ports wired to LTI Advantage (the CLI and jobs get them too)."""
+    runtime = Runtime(
         engine=make_engine(config.database_url),
         files=FileStore(config.file_store_path),
         box=SecretBox(config.data_key),
         audit=AuditKeyring(key=config.audit_key, head_path=config.audit_head_path),
         redis_url=config.redis_url,
     )
+    services = LtiServices(runtime, PlatformTokens())
+    runtime.ports.grades_impl = services
+    runtime.ports.roster_impl = services
+    return runtime
 
 
 def create_app(config: Config | None = None) -> Flask:

@@ -84,6 +84,11 @@ def init() -> None:
         runtime = _runtime(app)
         upgrade(runtime.engine)
         runtime.files.root.mkdir(parents=True, exist_ok=True)
+        from lti.keys import signing_key
+
+        with runtime.session() as session:
+            signing_key(session, now=now_utc())  # so that /lti/jwks has a key before any LMS asks
+            session.commit()
         config = app.config["ADAL_CONFIG"]
         click.echo(_("Instance folder: %(path)s", path=str(config.instance_path)))
         click.echo(_("Database: %(url)s", url=_safe_url(config.database_url)))
