@@ -8,6 +8,7 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import click
@@ -364,3 +365,117 @@ def housekeeping() -> None:
         parts = runtime.files.sweep_temp()
         click.echo(_("Removed %(states)d expired login states and %(parts)d unfinished uploads.",
                      states=states, parts=parts))
+
+
+# -- stamping: no instance folder, no database, nothing but the requested output ------------------
+@contextmanager
+def _translations_only() -> Iterator[None]:
+    """Translated messages without an installation (``stamp`` and ``inspect`` touch nothing)."""
+    from flask_babel import Babel
+
+    from plugin.app import TRANSLATIONS
+
+    bare = Flask("adal-cli")
+    bare.config["BABEL_TRANSLATION_DIRECTORIES"] = str(TRANSLATIONS)
+    Babel(bare)
+    with bare.app_context(), force_locale(cli_language()):
+        yield
+
+
+def _stamp_limits() -> Any:
+    from attribution.provenance import Limits
+
+    def megabytes(name: str, default: int) -> int:
+        raw = os.environ.get(name)
+        if not raw:
+            return default
+        if not raw.isdecimal() or int(raw) < 1:
+            raise click.ClickException(f"{name} must be a whole number of megabytes")
+        return int(raw) * 1024 * 1024
+
+    base = Limits()
+    return Limits(max_file_bytes=megabytes("ADAL_STAMP_MAX_FILE_MB", base.max_file_bytes),
+                  max_total_uncompressed=megabytes("ADAL_STAMP_MAX_UNCOMPRESSED_MB", base.max_total_uncompressed),
+                  max_member_bytes=megabytes("ADAL_STAMP_MAX_MEMBER_MB", base.max_member_bytes))
+
+
+@main.command(help="Stamp AI provenance (metadata and the visible label) into PDF, DOCX, PPTX or XLSX files. "
+                   "The originals are not changed. Put `--` before file names that start with '-'.")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--service", required=True, help="The AI service, e.g. ChatGPT.")
+@click.option("--model", required=True, help="The model, e.g. GPT-4o.")
+@click.option("--model-version", required=True, help="The model's version, e.g. 2024-08-06.")
+@click.option("--date", "generation_date", required=True, type=click.DateTime(formats=["%Y-%m-%d"]),
+              help="Date the AI was used, YYYY-MM-DD.")
+@click.option("--responsible", default=None, help="The responsible person (S C.3), e.g. A. Testova.")
+@click.option("--task", "tasks", multiple=True, help="What AI was used for; repeat for several.")
+@click.option("--lang", default="kk", show_default=True, type=click.Choice(["kk", "ru", "en"]),
+              help="Language of the visible label.")
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=None, help="Output file (one input only).")
+@click.option("--out-dir", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Directory for the outputs (same names).")
+def stamp(files: tuple[Path, ...], service: str, model: str, model_version: str, generation_date: Any,
+          responsible: str | None, tasks: tuple[str, ...], lang: str, output: Path | None,
+          out_dir: Path | None) -> None:
+    from attribution.provenance import Provenance, StampError
+    from attribution.stamping import default_output, stamp_file
+
+    with _translations_only():
+        if output is not None and len(files) != 1:
+            raise click.UsageError(_("-o names one output file: give one input, or use --out-dir."))
+        if output is not None and out_dir is not None:
+            raise click.UsageError(_("Use either -o or --out-dir, not both."))
+        if out_dir is not None and not out_dir.is_dir():
+            raise click.ClickException(_("%(dir)s is not a directory.", dir=str(out_dir)))
+        try:
+            provenance = Provenance(service=service, model=model, model_version=model_version,
+                                    generation_date=generation_date.date(), responsible=responsible, tasks=tasks)
+        except StampError as exc:
+            raise click.ClickException(str(exc)) from None
+        limits, failures = _stamp_limits(), 0
+        for src in files:
+            try:
+                dest = output or (out_dir / src.name if out_dir else default_output(src))
+                kind = stamp_file(src, dest, provenance, lang=lang, limits=limits)
+            except StampError as exc:
+                failures += 1
+                click.echo(_("FAILED %(file)s: %(reason)s", file=str(src), reason=str(exc)), err=True)
+                continue
+            click.echo(_("Stamped %(file)s (%(kind)s) → %(out)s", file=str(src), kind=kind.upper(), out=str(dest)))
+        if failures:
+            sys.exit(1)
+
+
+@main.command("inspect", help="Show the AI provenance a PDF, DOCX, PPTX or XLSX file carries.")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def inspect_command(file: Path, as_json: bool) -> None:
+    from dataclasses import asdict
+
+    from attribution.provenance import StampError
+    from attribution.stamping import inspect_file
+
+    with _translations_only():
+        try:
+            report = inspect_file(file, limits=_stamp_limits())
+        except StampError as exc:
+            raise click.ClickException(str(exc)) from None
+        if as_json:
+            click.echo(json.dumps({**asdict(report), "has_ai_provenance": report.has_ai_provenance},
+                                  ensure_ascii=False, indent=2))
+            return
+        click.echo(_("File: %(file)s (%(kind)s)", file=str(file), kind=report.kind.upper()))
+        if not report.has_ai_provenance:
+            click.echo(_("This file carries no AI provenance: no AI-Generated field and no IPTC "
+                         "digital source type saying it was made with AI."))
+        for name, value in report.fields.items():
+            click.echo(f"  {name}: {value}")
+        if report.digital_source_type:
+            click.echo(f"  IPTC DigitalSourceType: {report.digital_source_type}")
+        if report.ai_system_used:
+            click.echo(f"  IPTC AISystemUsed: {report.ai_system_used} {report.ai_system_version_used or ''}".rstrip())
+        if report.visible_label:
+            click.echo(_("  Visible label: %(text)s", text=report.visible_label))
+        click.echo(_("  C2PA manifest: %(state)s", state=_("present") if report.c2pa_manifest else _("none")))
+        for note in report.notes:
+            click.echo(f"  ({note})")

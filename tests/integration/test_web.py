@@ -144,3 +144,9 @@ def test_500_page_hides_internals_and_changes_nothing(app, client, caplog):
     assert response.headers["X-Correlation-Id"] in html
     assert response.headers["X-Correlation-Id"] in caplog.text  # the log has the reference and the stack
     assert _users(app) == 0
+
+
+def test_the_demo_lms_exists_only_in_adal_demo(client):
+    assert client.get("/demo/").status_code == 404
+    assert client.get("/demo/jwks").status_code == 404
+    assert client.post("/demo/token").status_code == 404

@@ -1,0 +1,79 @@
+"""Stamp a file with AI provenance, or read it back, whatever its format: the one entry point the
+CLI and (later) the web pages use. The original is never modified; the output appears only
+when complete."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from attribution.provenance import (
+    HostileFile,
+    Limits,
+    Provenance,
+    Report,
+    StampError,
+    atomic_output,
+    check_extension,
+    sniff,
+)
+
+
+def _modules(kind: str):
+    if kind == "pdf":
+        from attribution.pdf import inspect_pdf, stamp_pdf
+
+        return stamp_pdf, inspect_pdf
+    from attribution.opc import inspect_opc, stamp_opc
+
+    return stamp_opc, inspect_opc
+
+
+def _checked_kind(path: Path, limits: Limits) -> str:
+    kind = sniff(path)
+    check_extension(path, kind)
+    size = path.stat().st_size
+    if size > limits.max_file_bytes:
+        raise HostileFile(f"{path.name} is {size // (1024 * 1024)} MB; the limit is "
+                          f"{limits.max_file_bytes // (1024 * 1024)} MB (ADAL_STAMP_MAX_FILE_MB)")
+    return kind
+
+
+def stamp_file(src: Path, dest: Path, provenance: Provenance, *, lang: str = "kk",
+               limits: Limits | None = None) -> str:
+    """Write a stamped copy of ``src`` to ``dest``; returns the kind ('pdf', 'docx', ...).
+
+    Raises ``StampError`` (with a one-line reason) and leaves no output when anything is wrong.
+    """
+    limits = limits or Limits()
+    src, dest = Path(src), Path(dest)
+    if not src.exists():
+        raise StampError(f"{src.name}: no such file")
+    if dest.exists() and os.path.samefile(src, dest):
+        raise StampError(f"{src.name}: the output would overwrite the original; choose another name")
+    if dest.is_dir():
+        raise StampError(f"{dest}: is a directory; use --out-dir for a directory")
+    kind = _checked_kind(src, limits)
+    stamp, _inspect = _modules(kind)
+    with atomic_output(dest) as out:
+        stamp(src, out, provenance, lang, limits)
+    return kind
+
+
+def inspect_file(path: Path, *, limits: Limits | None = None) -> Report:
+    """Everything Adal can read about AI provenance in ``path``. Raises ``StampError``."""
+    limits = limits or Limits()
+    path = Path(path)
+    if not path.exists():
+        raise StampError(f"{path.name}: no such file")
+    kind = _checked_kind(path, limits)
+    _stamp, inspect = _modules(kind)
+    return inspect(path, limits)
+
+
+def default_output(src: Path, out_dir: Path | None = None) -> Path:
+    """``report.docx`` → ``report.ai-stamped.docx``, beside it or in ``out_dir``; a file without
+    an extension gets the one its content says (``scan`` → ``scan.ai-stamped.pdf``)."""
+    suffix = src.suffix or ("." + sniff(src))
+    stem = src.stem if src.suffix else src.name
+    return (out_dir or src.parent) / f"{stem}.ai-stamped{suffix}"
