@@ -175,12 +175,12 @@ def sniff(path: Path) -> str:
         raise StampError(f"{path.name}: cannot read it ({exc.strerror})") from None
     if not head:
         raise UnsupportedFile(f"{path.name} is empty (0 bytes)")
-    if b"%PDF-" in head:
-        return "pdf"
-    if head.startswith(b"PK\x03\x04"):
+    if head.startswith(b"PK\x03\x04"):  # first: a zip may well hold "%PDF-" in its first kilobyte
         from attribution.opc import main_part_kind  # the OPC module knows its container
 
         return main_part_kind(path)
+    if b"%PDF-" in head:  # readers accept junk before the header within the first 1024 bytes
+        return "pdf"
     raise UnsupportedFile(f"{path.name} is not a PDF, DOCX, PPTX or XLSX file")
 
 

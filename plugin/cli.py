@@ -420,6 +420,9 @@ def stamp(files: tuple[Path, ...], service: str, model: str, model_version: str,
     from attribution.provenance import Provenance, StampError
     from attribution.stamping import default_output, stamp_file
 
+    import logging
+
+    logging.getLogger("pypdf").setLevel(logging.ERROR)  # a damaged file gets our one line, not pypdf's log
     with _translations_only():
         if output is not None and len(files) != 1:
             raise click.UsageError(_("-o names one output file: give one input, or use --out-dir."))
@@ -439,7 +442,7 @@ def stamp(files: tuple[Path, ...], service: str, model: str, model_version: str,
                 kind = stamp_file(src, dest, provenance, lang=lang, limits=limits)
             except StampError as exc:
                 failures += 1
-                click.echo(_("FAILED %(file)s: %(reason)s", file=str(src), reason=str(exc)), err=True)
+                click.echo(_("FAILED: %(reason)s", reason=str(exc)), err=True)  # the reason names the file
                 continue
             click.echo(_("Stamped %(file)s (%(kind)s) → %(out)s", file=str(src), kind=kind.upper(), out=str(dest)))
         if failures:
