@@ -417,10 +417,10 @@ def _stamp_limits() -> Any:
 def stamp(files: tuple[Path, ...], service: str, model: str, model_version: str, generation_date: Any,
           responsible: str | None, tasks: tuple[str, ...], lang: str, output: Path | None,
           out_dir: Path | None) -> None:
+    import logging
+
     from attribution.provenance import Provenance, StampError
     from attribution.stamping import default_output, stamp_file
-
-    import logging
 
     logging.getLogger("pypdf").setLevel(logging.ERROR)  # a damaged file gets our one line, not pypdf's log
     with _translations_only():
