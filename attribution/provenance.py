@@ -164,7 +164,7 @@ OPC_MAIN_TYPES = {
 EXTENSIONS = {".docx": "docx", ".pptx": "pptx", ".xlsx": "xlsx", ".pdf": "pdf"}
 
 
-def sniff(path: Path) -> str:
+def sniff(path: Path, limits: Limits | None = None) -> str:
     """'pdf', 'docx', 'pptx' or 'xlsx' by content. Raises ``StampError`` for anything else."""
     if path.is_dir():
         raise UnsupportedFile(f"{path.name} is a directory, not a file")
@@ -178,7 +178,7 @@ def sniff(path: Path) -> str:
     if head.startswith(b"PK\x03\x04"):  # first: a zip may well hold "%PDF-" in its first kilobyte
         from attribution.opc import main_part_kind  # the OPC module knows its container
 
-        return main_part_kind(path)
+        return main_part_kind(path, limits or Limits())
     if b"%PDF-" in head:  # readers accept junk before the header within the first 1024 bytes
         return "pdf"
     raise UnsupportedFile(f"{path.name} is not a PDF, DOCX, PPTX or XLSX file")

@@ -30,7 +30,7 @@ def _modules(kind: str):
 
 
 def _checked_kind(path: Path, limits: Limits) -> str:
-    kind = sniff(path)
+    kind = sniff(path, limits)
     check_extension(path, kind)
     size = path.stat().st_size
     if size > limits.max_file_bytes:

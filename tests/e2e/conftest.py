@@ -31,8 +31,10 @@ def live_server(app) -> Iterator[str]:
         server.server_close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
+    # Module scope: Playwright's sync API keeps an asyncio loop running in this thread while it is
+    # open, and later tests that call asyncio.run() (pyHanko signs that way) must not find one.
     if not shutil.which(CHROMIUM):
         pytest.fail(f"{CHROMIUM} is missing: run scripts/setup --test as root, or apt-get install chromium")
     from playwright.sync_api import sync_playwright

@@ -39,8 +39,20 @@ PROVENANCE = Provenance(
     tasks=("жоспар", "grammar"),
 )
 LIMITS = Limits()
-needs_pdftotext = pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils not installed")
-needs_exiftool = pytest.mark.skipif(shutil.which("exiftool") is None, reason="exiftool not installed")
+needs_pdftotext = pytest.mark.usefixtures("require_pdftotext")
+needs_exiftool = pytest.mark.usefixtures("require_exiftool")
+
+
+@pytest.fixture
+def require_pdftotext() -> None:
+    if shutil.which("pdftotext") is None:  # a missing tool fails the run (scripts/setup --test installs it)
+        pytest.fail("pdftotext is missing: apt-get install poppler-utils (scripts/setup --test does)")
+
+
+@pytest.fixture
+def require_exiftool() -> None:
+    if shutil.which("exiftool") is None:
+        pytest.fail("exiftool is missing: apt-get install libimage-exiftool-perl (scripts/setup does)")
 
 
 def stamp(tmp_path: Path, data: bytes, provenance: Provenance = PROVENANCE, lang: str = "kk",
