@@ -16,7 +16,8 @@ from contextlib import contextmanager
 from typing import Any
 
 from flask import Flask, jsonify, request
-from werkzeug.serving import make_server
+
+from tests.servers import serve_wsgi
 
 TOOL_CONFIGURATION = "https://purl.imsglobal.org/spec/lti-tool-configuration"
 PLATFORM_CONFIGURATION = "https://purl.imsglobal.org/spec/lti-platform-configuration"
@@ -171,13 +172,6 @@ class FakeLmsRegistration:
 
     @contextmanager
     def serve(self) -> Iterator[FakeLmsRegistration]:
-        server = make_server("127.0.0.1", 0, self.app, threaded=True)
-        self.base_url = f"http://127.0.0.1:{server.server_port}"
-        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        thread.start()
-        try:
+        with serve_wsgi(self.app) as url:
+            self.base_url = url
             yield self
-        finally:
-            server.shutdown()
-            thread.join(timeout=10)
-            server.server_close()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import html
 import json
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -25,7 +24,8 @@ from lti1p3platform.ltiplatform import LTI1P3PlatformConfAbstract
 from lti1p3platform.message_launch import LTIAdvantageMessageLaunchAbstract
 from lti1p3platform.oidc_login import OIDCLoginAbstract
 from lti1p3platform.registration import Registration
-from werkzeug.serving import make_server
+
+from tests.servers import serve_wsgi
 
 LEARNER = "http://purl.imsglobal.org/vocab/lis/v2/membership#Learner"
 INSTRUCTOR = "http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor"
@@ -254,17 +254,10 @@ class TestPlatform:
 
     @contextmanager
     def serve(self, tool_base: str) -> Iterator[TestPlatform]:
-        server = make_server("127.0.0.1", 0, self.app, threaded=True)
-        self.base_url = f"http://127.0.0.1:{server.server_port}"
         self.tool_base = tool_base
-        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        thread.start()
-        try:
+        with serve_wsgi(self.app) as url:
+            self.base_url = url
             yield self
-        finally:
-            server.shutdown()
-            thread.join(timeout=10)
-            server.server_close()
 
 
 def login_params(location: str) -> dict[str, str]:

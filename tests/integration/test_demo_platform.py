@@ -3,18 +3,17 @@ gradebook through AGS (token endpoint checking Adal's client assertion), its ros
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime
 
 import requests
 from sqlmodel import select
-from werkzeug.serving import make_server
 
 from attribution.models import Assignment
 from lti.models import ContextServices
 from plugin.demo import install_demo
 from plugin.kernel.ports import ScoreUpdate
 from tests.integration.test_lti_deep_linking import _forms
+from tests.servers import serve_wsgi
 
 
 def _follow_demo_launch(http: requests.Session, base: str, query: str) -> requests.Response:
@@ -24,46 +23,40 @@ def _follow_demo_launch(http: requests.Session, base: str, query: str) -> reques
 
 
 def test_demo_platform_takes_a_score_and_gives_its_roster(app, make_app):
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    base = f"http://127.0.0.1:{server.server_port}"
-    state = install_demo(app, base)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        teacher = requests.Session()
-        picker = _follow_demo_launch(teacher, base, "person=teacher-bakyt&message=deeplink")
-        form = next(f for f in _forms(picker.text) if f["action"].endswith("/lti/deep-link"))
-        answer = teacher.post(base + form["action"], data={**form["fields"], "title": "Essay 1", "score_maximum": "20"},
-                              timeout=10)
-        back = next(f for f in _forms(answer.text) if f["action"].endswith("/deep-link-return"))
-        assert teacher.post(back["action"], data=back["fields"], timeout=10).status_code == 200
-        assert len(state.links) == 1 and len(state.line_items) == 1
-        student = requests.Session()
-        assert _follow_demo_launch(student, base, "person=student-aigerim&link=0").status_code == 200
+    with serve_wsgi(app) as base:
+        state = install_demo(app, base)
+        try:
+            teacher = requests.Session()
+            picker = _follow_demo_launch(teacher, base, "person=teacher-bakyt&message=deeplink")
+            form = next(f for f in _forms(picker.text) if f["action"].endswith("/lti/deep-link"))
+            choice = {**form["fields"], "title": "Essay 1", "score_maximum": "20"}
+            answer = teacher.post(base + form["action"], data=choice, timeout=10)
+            back = next(f for f in _forms(answer.text) if f["action"].endswith("/deep-link-return"))
+            assert teacher.post(back["action"], data=back["fields"], timeout=10).status_code == 200
+            assert len(state.links) == 1 and len(state.line_items) == 1
+            student = requests.Session()
+            assert _follow_demo_launch(student, base, "person=student-aigerim&link=0").status_code == 200
 
-        runtime = app.extensions["adal.runtime"]
-        with runtime.session() as session:
-            assignment = session.exec(select(Assignment)).one()
-            services = session.exec(select(ContextServices)).one()
-        assert assignment.line_item_url == state.links[0]["line_item_url"]
-        assert services.lineitems_url == base + "/demo/lineitems"
-        assert "https://purl.imsglobal.org/spec/lti-ags/scope/score" in services.ags_scopes
+            runtime = app.extensions["adal.runtime"]
+            with runtime.session() as session:
+                assignment = session.exec(select(Assignment)).one()
+                services = session.exec(select(ContextServices)).one()
+            assert assignment.line_item_url == state.links[0]["line_item_url"]
+            assert services.lineitems_url == base + "/demo/lineitems"
+            assert "https://purl.imsglobal.org/spec/lti-ags/scope/score" in services.ags_scopes
 
-        runtime.ports.grades.publish_score(assignment.course_id, ScoreUpdate(
-            line_item_url=assignment.line_item_url, user_subject="student-aigerim", score_given=17.5,
-            score_maximum=20.0, activity_progress="Completed", grading_progress="FullyGraded",
-            timestamp=datetime(2026, 11, 22, 10, 0, tzinfo=UTC)))
-        [(key, score)] = state.scores.items()
-        assert key[1] == "student-aigerim" and score["scoreGiven"] == 17.5
-        assert score["gradingProgress"] == "FullyGraded"
-        gradebook = requests.get(base + "/demo/gradebook?lang=en", timeout=10).text
-        assert "17.5" in gradebook
+            runtime.ports.grades.publish_score(assignment.course_id, ScoreUpdate(
+                line_item_url=assignment.line_item_url, user_subject="student-aigerim", score_given=17.5,
+                score_maximum=20.0, activity_progress="Completed", grading_progress="FullyGraded",
+                timestamp=datetime(2026, 11, 22, 10, 0, tzinfo=UTC)))
+            [(key, score)] = state.scores.items()
+            assert key[1] == "student-aigerim" and score["scoreGiven"] == 17.5
+            assert score["gradingProgress"] == "FullyGraded"
+            gradebook = requests.get(base + "/demo/gradebook?lang=en", timeout=10).text
+            assert "17.5" in gradebook
 
-        members = runtime.ports.roster.list_members(assignment.course_id)
-        assert {m.user_subject for m in members} == {"student-aigerim", "student-timur", "teacher-bakyt",
-                                                     "ta-dana", "mentor-erlan"}
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
-        app.extensions["adal.runtime"].ports.grades.close()
+            members = runtime.ports.roster.list_members(assignment.course_id)
+            assert {m.user_subject for m in members} == {"student-aigerim", "student-timur", "teacher-bakyt",
+                                                         "ta-dana", "mentor-erlan"}
+        finally:
+            app.extensions["adal.runtime"].ports.grades.close()

@@ -19,7 +19,6 @@ import pytest
 import requests
 from sqlalchemy import func
 from sqlmodel import select
-from werkzeug.serving import make_server
 
 from lti.dynreg import create_registration_link
 from lti.models import Deployment, Platform, RegistrationLink
@@ -38,14 +37,8 @@ EN = {"Accept-Language": "en"}
 
 
 @pytest.fixture
-def adal_url(app) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=10)
-    server.server_close()
+def adal_url(adal) -> str:
+    return adal
 
 
 @pytest.fixture

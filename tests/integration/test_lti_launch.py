@@ -5,20 +5,20 @@ from __future__ import annotations
 import base64
 import json
 import re
-import threading
 import time
+from contextlib import ExitStack
 
 import jwt
 import pytest
 import requests
 from sqlalchemy import func
 from sqlmodel import select
-from werkzeug.serving import make_server
 
 from plugin.kernel.audit import AuditEntry
 from plugin.kernel.users import Membership, User
 from tests.lti_flow import begin, full_launch, register
 from tests.lti_platform import ADMIN, INSTRUCTOR, LEARNER, MENTOR, TA, TestPlatform, new_private_key_pem
+from tests.servers import serve_wsgi
 
 
 def _count(app, model, *where) -> int:
@@ -285,15 +285,8 @@ def two_workers(tmp_path, migrated_url, make_app):
 
     first = make_config(tmp_path / "instance", migrated_url, ADAL_REDIS_URL=REDIS_URL)
     apps = [make_app(first), make_app(first)]
-    servers = []
-    for application in apps:
-        server = make_server("127.0.0.1", 0, application, threaded=True)
-        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-        servers.append(server)
-    yield apps, [f"http://127.0.0.1:{s.server_port}" for s in servers]
-    for server in servers:
-        server.shutdown()
-        server.server_close()
+    with ExitStack() as running:
+        yield apps, [running.enter_context(serve_wsgi(application)) for application in apps]
 
 
 def test_nonce_is_single_use_across_workers_through_redis(two_workers):
@@ -319,23 +312,16 @@ def test_redis_down_refuses_the_launch_with_a_clear_503(tmp_path, migrated_url, 
     from tests.conftest import make_config
 
     app = make_app(make_config(tmp_path / "instance", migrated_url, ADAL_REDIS_URL="redis://127.0.0.1:9/0"))
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_port}"
     platform = TestPlatform("redis-down")
-    try:
-        with platform.serve(url):
-            register(app, platform)
-            http = requests.Session()
-            login = begin(url, platform, http)
-            response = http.post(url + "/lti/launch", data={
-                "id_token": platform.sign(platform.claims(nonce=login["nonce"])), "state": login["state"]}, timeout=10)
-            assert response.status_code == 503
-            assert "session=" not in response.headers.get("Set-Cookie", "")
-            assert _count(app, User) == 0
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve_wsgi(app) as url, platform.serve(url):
+        register(app, platform)
+        http = requests.Session()
+        login = begin(url, platform, http)
+        response = http.post(url + "/lti/launch", data={
+            "id_token": platform.sign(platform.claims(nonce=login["nonce"])), "state": login["state"]}, timeout=10)
+        assert response.status_code == 503
+        assert "session=" not in response.headers.get("Set-Cookie", "")
+        assert _count(app, User) == 0
 
 
 def test_concurrent_launches_all_succeed_and_the_audit_chain_stays_whole(app, adal, lms):
