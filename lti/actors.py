@@ -14,6 +14,7 @@ from lti import claims as c
 from lti.deep_linking import ASSIGNMENT_PARAMETER
 from lti.launch import Launch
 from lti.services import record_context_services
+from lti.urls import acceptable_platform_url
 from plugin.kernel import audit
 from plugin.kernel.errors import NotFound
 from plugin.kernel.i18n import normalise
@@ -29,6 +30,7 @@ class Arrival:
     course_title: str | None
     display_name: str
     locale: str | None
+    return_url: str | None = None  # where the LMS asked to send the person back
 
 
 def _bind_placed_assignment(session: Session, actor: Actor, body: dict, *, now: datetime) -> None:
@@ -80,4 +82,6 @@ def enter_launch(session: Session, launch: Launch, *, now: datetime) -> Arrival:
     audit.record(session, actor, "lti.launch", now=now, subject=f"course:{course_id}" if course_id else None,
                  payload={"platform": launch.platform.id, "message_type": launch.message_type,
                           "roles": sorted(roles), "deployment_id": body[c.DEPLOYMENT_ID]})
-    return Arrival(actor=actor, course_title=title, display_name=name, locale=locale)
+    back = presentation.get("return_url") if isinstance(presentation, dict) else None
+    return Arrival(actor=actor, course_title=title, display_name=name, locale=locale,
+                   return_url=back if isinstance(back, str) and acceptable_platform_url(back) else None)

@@ -57,6 +57,8 @@ def test_every_demo_role_clicks_through_to_its_page(en_page, demo_url, person, e
     main = page.inner_text("main")
     assert "Академиялық жазу (демо курс)" in main
     assert expected in main
+    back = page.get_by_role("link", name="Back to the course in the LMS")
+    assert back.get_attribute("href") == demo_url + "/demo/"
 
 
 def test_teacher_adds_an_assignment_and_the_gradebook_gets_a_column(en_page, demo_url):
@@ -76,3 +78,9 @@ def test_teacher_adds_an_assignment_and_the_gradebook_gets_a_column(en_page, dem
     page.get_by_role("row", name="Essay on honest AI use").get_by_role("link").first.click()
     page.wait_for_url("**/lti/launch")
     assert page.get_by_role("heading", level=1).inner_text() == "Hello, Айгерім Демоқызы"
+
+
+def test_demo_lms_fits_a_phone(en_page, demo_url):
+    en_page.goto(demo_url + "/demo/")
+    overflow = en_page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert overflow <= 0, "no sideways scrolling at 360 px"

@@ -346,3 +346,16 @@ def test_concurrent_launches_all_succeed_and_the_audit_chain_stays_whole(app, ad
         result = verify(session, runtime.audit)
     assert result.ok, result.problem
     assert result.note is None, "the head record keeps up with concurrent commits"
+
+
+def test_return_url_is_offered_only_when_it_is_a_safe_lms_address(adal, lms):
+    presentation = "https://purl.imsglobal.org/spec/lti/claim/launch_presentation"
+    for url, shown in (("https://lms.example.kz/course/view.php?id=7", True), ("http://evil.example/x", False),
+                       ("javascript:alert(1)", False)):
+        http = requests.Session()
+        login = begin(adal, lms, http)
+        token = lms.sign(lms.claims(nonce=login["nonce"], **{presentation: {"return_url": url, "locale": "en"}}))
+        page = http.post(adal + "/lti/launch", data={"id_token": token, "state": login["state"]}, timeout=10)
+        assert page.status_code == 200
+        assert ("Back to the course in the LMS" in page.text) is shown
+        assert (url in page.text) is shown
