@@ -58,6 +58,7 @@ from zipfile import BadZipFile, LargeZipFile, ZipFile, ZipInfo
 from lxml import etree
 
 from attribution.provenance import (
+    FIELD_NAMES,
     LANGUAGES,
     EncryptedFile,
     HostileFile,
@@ -75,8 +76,6 @@ __all__ = ["FIELD_NAMES", "inspect_opc", "main_part_kind", "stamp_opc"]
 _DEFAULT_LIMITS = Limits()
 
 #: The custom property names Adal writes (``Provenance.fields()`` keys), in the order written.
-FIELD_NAMES = ("CreatorTool", "AI-Generated", "Service", "Model", "ModelVersion", "GenerationDate",
-               "ResponsibleContact", "Tasks")
 FMTID = "{D5CDD505-2E9C-101B-9397-08002B2CF9AE}"
 
 #: Members smaller than this are not judged by their compression ratio: small XML parts of repeated

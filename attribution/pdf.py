@@ -51,6 +51,7 @@ from pypdf.generic import (
 from attribution.provenance import (
     ADAL_NS,
     ADAL_PREFIX,
+    FIELD_NAMES,
     IPTC_EXT_NS,
     TRAINED_ALGORITHMIC_MEDIA,
     EncryptedFile,
@@ -61,6 +62,7 @@ from attribution.provenance import (
     StampError,
     UnsupportedFile,
     label_line,
+    xmp_name,
 )
 
 ANNOTATION_NAME = "adal-ai-provenance"
@@ -72,10 +74,6 @@ X_NS = "adobe:ns:meta/"
 PDFA_NS = "http://www.aiim.org/pdfa/ns/id/"
 IPTC_PREFIX = "Iptc4xmpExt"
 
-# Every name Provenance.fields() can produce, in its order (optional ones included).
-FIELD_NAMES: tuple[str, ...] = tuple(
-    Provenance("s", "m", "v", datetime(2000, 1, 1, tzinfo=UTC).date(), responsible="r", tasks=("t",)).fields()
-)
 _IPTC_OURS = ("DigitalSourceType", "AISystemUsed", "AISystemVersionUsed")
 
 _MAX_SECTIONS = 1024  # revisions (cross-reference sections) in one file
@@ -714,11 +712,6 @@ def _xmp_properties(provenance: Provenance) -> list[tuple[str, str, str]]:
     ]
     items += [(ADAL_NS, xmp_name(name), value) for name, value in provenance.fields().items()]
     return items
-
-
-def xmp_name(field_name: str) -> str:
-    """``AI-Generated`` → ``AIGenerated``: the adal:* property for a Provenance.fields() name."""
-    return field_name.replace("-", "")
 
 
 def _is_ours(clark: str) -> bool:

@@ -90,6 +90,16 @@ class Provenance:
         return values
 
 
+#: Every name ``Provenance.fields()`` can give, in its order (the optional ones included).
+FIELD_NAMES = ("CreatorTool", "AI-Generated", "Service", "Model", "ModelVersion", "GenerationDate",
+               "ResponsibleContact", "Tasks")
+
+
+def xmp_name(field_name: str) -> str:
+    """``AI-Generated`` → ``AIGenerated``: the adal:* XMP property for a field name."""
+    return field_name.replace("-", "")
+
+
 # -- visible labels ------------------------------------------------------------------------------
 # The kk texts are the standard's own (S C.3, C.4), verbatim; ru and en are our translations. They
 # go into documents in the language asked for, whatever the interface language is.
@@ -161,11 +171,14 @@ OPC_MAIN_TYPES = {
     "application/vnd.openxmlformats-officedocument.presentationml.presentation.main+xml": "pptx",
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml": "xlsx",
 }
-EXTENSIONS = {".docx": "docx", ".pptx": "pptx", ".xlsx": "xlsx", ".pdf": "pdf"}
+EXTENSIONS = {".docx": "docx", ".pptx": "pptx", ".xlsx": "xlsx", ".pdf": "pdf", ".jpg": "jpeg", ".jpeg": "jpeg",
+              ".png": "png", ".webp": "webp", ".tif": "tiff", ".tiff": "tiff", ".mp4": "mp4", ".m4v": "mp4",
+              ".mov": "mov", ".mp3": "mp3"}
+MEDIA_KINDS = ("jpeg", "png", "webp", "tiff", "mp4", "mov", "mp3")
 
 
 def sniff(path: Path, limits: Limits | None = None) -> str:
-    """'pdf', 'docx', 'pptx' or 'xlsx' by content. Raises ``StampError`` for anything else."""
+    """'pdf', 'docx', 'pptx', 'xlsx' or a media kind by content. Raises ``StampError`` otherwise."""
     if path.is_dir():
         raise UnsupportedFile(f"{path.name} is a directory, not a file")
     try:
@@ -181,13 +194,19 @@ def sniff(path: Path, limits: Limits | None = None) -> str:
         return main_part_kind(path, limits or Limits())
     if b"%PDF-" in head:  # readers accept junk before the header within the first 1024 bytes
         return "pdf"
-    raise UnsupportedFile(f"{path.name} is not a PDF, DOCX, PPTX or XLSX file")
+    from attribution.media import media_kind  # images, video, audio: by their magic bytes
+
+    kind = media_kind(path)
+    if kind is not None:
+        return kind
+    raise UnsupportedFile(f"{path.name} is not a PDF, DOCX, PPTX, XLSX, image, video or MP3 file")
 
 
 def check_extension(path: Path, kind: str) -> None:
     """A file whose name says one type and whose content is another is refused, not guessed."""
     expected = EXTENSIONS.get(path.suffix.lower())
-    if path.suffix and expected != kind and path.suffix.lower() in EXTENSIONS:
+    same = {expected, kind} <= {"mp4", "mov"}  # one container format, two names
+    if path.suffix and expected != kind and path.suffix.lower() in EXTENSIONS and not same:
         raise UnsupportedFile(f"{path.name} says {path.suffix} but its content is {kind.upper()}")
 
 

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from attribution.provenance import (
+    MEDIA_KINDS,
     HostileFile,
     Limits,
     Provenance,
@@ -19,7 +21,11 @@ from attribution.provenance import (
 )
 
 
-def _modules(kind: str):
+def _modules(kind: str):  # the (stamp, inspect) pair of one format family
+    if kind in MEDIA_KINDS:
+        from attribution.media import inspect_media, stamp_media
+
+        return stamp_media, inspect_media
     if kind == "pdf":
         from attribution.pdf import inspect_pdf, stamp_pdf
 
@@ -40,9 +46,11 @@ def _checked_kind(path: Path, limits: Limits) -> str:
 
 
 def stamp_file(src: Path, dest: Path, provenance: Provenance, *, lang: str = "kk",
-               limits: Limits | None = None) -> str:
-    """Write a stamped copy of ``src`` to ``dest``; returns the kind ('pdf', 'docx', ...).
+               limits: Limits | None = None, synthetic: bool = False, exiftool: Any = None) -> str:
+    """Write a stamped copy of ``src`` to ``dest``; returns the kind ('pdf', 'docx', 'png', ...).
 
+    ``synthetic`` adds the S C.3 synthetic-media label to images, video and audio; ``exiftool``
+    is one ``attribution.media.ExifTool`` shared by a batch (else each media file starts one).
     Raises ``StampError`` (with a one-line reason) and leaves no output when anything is wrong.
     """
     limits = limits or Limits()
@@ -56,7 +64,10 @@ def stamp_file(src: Path, dest: Path, provenance: Provenance, *, lang: str = "kk
     kind = _checked_kind(src, limits)
     stamp, _inspect = _modules(kind)
     with atomic_output(dest) as out:
-        stamp(src, out, provenance, lang, limits)
+        if kind in MEDIA_KINDS:
+            stamp(src, out, provenance, lang, limits, synthetic=synthetic, exiftool=exiftool)
+        else:
+            stamp(src, out, provenance, lang, limits)
     return kind
 
 

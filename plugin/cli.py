@@ -411,11 +411,13 @@ def _stamp_limits() -> Any:
 @click.option("--task", "tasks", multiple=True, help="What AI was used for; repeat for several.")
 @click.option("--lang", default="kk", show_default=True, type=click.Choice(["kk", "ru", "en"]),
               help="Language of the visible label.")
+@click.option("--synthetic", is_flag=True,
+              help="Images, video, audio: also label them SYNTHETIC media made with AI (S C.3).")
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=None, help="Output file (one input only).")
 @click.option("--out-dir", type=click.Path(path_type=Path, file_okay=False), default=None,
               help="Directory for the outputs (same names).")
 def stamp(files: tuple[Path, ...], service: str, model: str, model_version: str, generation_date: Any,
-          responsible: str | None, tasks: tuple[str, ...], lang: str, output: Path | None,
+          responsible: str | None, tasks: tuple[str, ...], lang: str, synthetic: bool, output: Path | None,
           out_dir: Path | None) -> None:
     import logging
 
@@ -435,16 +437,21 @@ def stamp(files: tuple[Path, ...], service: str, model: str, model_version: str,
                                     generation_date=generation_date.date(), responsible=responsible, tasks=tasks)
         except StampError as exc:
             raise click.ClickException(str(exc)) from None
+        from attribution.media import ExifTool
+
         limits, failures = _stamp_limits(), 0
-        for src in files:
-            try:
-                dest = output or (out_dir / src.name if out_dir else default_output(src))
-                kind = stamp_file(src, dest, provenance, lang=lang, limits=limits)
-            except StampError as exc:
-                failures += 1
-                click.echo(_("FAILED: %(reason)s", reason=str(exc)), err=True)  # the reason names the file
-                continue
-            click.echo(_("Stamped %(file)s (%(kind)s) → %(out)s", file=str(src), kind=kind.upper(), out=str(dest)))
+        with ExifTool() as exiftool:  # one exiftool process for the whole batch, started when first needed
+            for src in files:
+                try:
+                    dest = output or (out_dir / src.name if out_dir else default_output(src))
+                    kind = stamp_file(src, dest, provenance, lang=lang, limits=limits, synthetic=synthetic,
+                                      exiftool=exiftool)
+                except StampError as exc:
+                    failures += 1
+                    click.echo(_("FAILED: %(reason)s", reason=str(exc)), err=True)  # the reason names the file
+                    continue
+                click.echo(_("Stamped %(file)s (%(kind)s) → %(out)s", file=str(src), kind=kind.upper(),
+                             out=str(dest)))
         if failures:
             sys.exit(1)
 

@@ -127,3 +127,26 @@ def test_bad_fields_are_refused_before_any_file_is_read(tmp_path):
                     "20.11.2026", "a.pdf")
     assert bad_date.returncode != 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.pdf"]
+
+
+def _png(path: Path) -> Path:
+    from PIL import Image
+
+    Image.new("RGB", (8, 8), (200, 30, 30)).save(path)
+    return path
+
+
+def test_images_are_stamped_with_one_exiftool_and_can_be_marked_synthetic(tmp_path):
+    _png(tmp_path / "poster.png")
+    _pdf(tmp_path / "report.pdf")
+    done = _run(tmp_path, "stamp", *ARGS, "--synthetic", "--lang", "en", "poster.png", "report.pdf")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(_run(tmp_path, "inspect", "--json", "poster.ai-stamped.png").stdout)
+    assert report["has_ai_provenance"] is True
+    assert report["digital_source_type"].endswith("trainedAlgorithmicMedia")
+    assert report["fields"]["SyntheticLabel"].startswith("SYNTHETIC IMAGE, made with AI: ChatGPT")
+    shown = subprocess.run(["exiftool", "-j", "-G1", str(tmp_path / "poster.ai-stamped.png")],
+                           capture_output=True, text=True, check=True)
+    assert json.loads(shown.stdout)[0]["XMP-adal:Model"] == "GPT-4o"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["poster.ai-stamped.png", "poster.png",
+                                                          "report.ai-stamped.pdf", "report.pdf"]
