@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from attribution.provenance import (
+    EXTENSIONS,
     MEDIA_KINDS,
     HostileFile,
     Limits,
@@ -88,3 +89,32 @@ def default_output(src: Path, out_dir: Path | None = None) -> Path:
     suffix = src.suffix or ("." + sniff(src))
     stem = src.stem if src.suffix else src.name
     return (out_dir or src.parent) / f"{stem}.ai-stamped{suffix}"
+
+
+def collect_inputs(paths: list[Path], *, skip: Path | None = None) -> tuple[list[tuple[Path, Path]], list[Path]]:
+    """Files to stamp from files and directories (walked recursively, in name order).
+
+    Returns ``(work, skipped)``: ``work`` pairs each file with the path its output keeps under an
+    output directory (a directory's own name, then the path inside it); ``skipped`` are files in
+    directories that are not a kind Adal stamps by name or content. Files named directly, and
+    files whose extension is a kind Adal stamps, are always in ``work`` (a bad one fails with its
+    reason). ``skip`` (the output directory) is never walked.
+    """
+    work: list[tuple[Path, Path]] = []
+    skipped: list[Path] = []
+    skip_resolved = skip.resolve() if skip is not None and skip.exists() else None
+    for path in paths:
+        if not path.is_dir():
+            work.append((path, Path(path.name)))
+            continue
+        for found in sorted(p for p in path.rglob("*") if p.is_file() and not p.is_symlink()):
+            if skip_resolved is not None and skip_resolved in found.resolve().parents:
+                continue
+            if found.suffix.lower() not in EXTENSIONS:  # a named kind that is broken fails with its reason
+                try:
+                    sniff(found)
+                except StampError:
+                    skipped.append(found)
+                    continue
+            work.append((found, Path(path.name) / found.relative_to(path)))
+    return work, skipped

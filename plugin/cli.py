@@ -438,20 +438,36 @@ def stamp(files: tuple[Path, ...], service: str, model: str, model_version: str,
         except StampError as exc:
             raise click.ClickException(str(exc)) from None
         from attribution.media import ExifTool
+        from attribution.stamping import collect_inputs
 
-        limits, failures = _stamp_limits(), 0
-        with ExifTool() as exiftool:  # one exiftool process for the whole batch, started when first needed
-            for src in files:
+        if any(path.is_dir() for path in files) and out_dir is None:
+            raise click.UsageError(_("A directory is stamped into another one: add --out-dir DIR."))
+        work, skipped = collect_inputs(list(files), skip=out_dir)
+        if not work:
+            raise click.ClickException(_("Nothing to stamp: no PDF, Office, image, video or MP3 file was found."))
+        limits, stamped, failures = _stamp_limits(), 0, []
+        with ExifTool() as exiftool, click.progressbar(
+                work, label=_("Stamping"), file=sys.stderr, hidden=not sys.stderr.isatty()) as bar:
+            for src, relative in bar:  # one exiftool process for the whole batch, started when first needed
                 try:
-                    dest = output or (out_dir / src.name if out_dir else default_output(src))
-                    kind = stamp_file(src, dest, provenance, lang=lang, limits=limits, synthetic=synthetic,
-                                      exiftool=exiftool)
+                    if output is not None:
+                        dest = output
+                    elif out_dir is not None:
+                        dest = out_dir / relative
+                        dest.parent.mkdir(parents=True, exist_ok=True)
+                    else:
+                        dest = default_output(src)
+                    stamp_file(src, dest, provenance, lang=lang, limits=limits, synthetic=synthetic,
+                               exiftool=exiftool)
+                    stamped += 1
                 except StampError as exc:
-                    failures += 1
-                    click.echo(_("FAILED: %(reason)s", reason=str(exc)), err=True)  # the reason names the file
-                    continue
-                click.echo(_("Stamped %(file)s (%(kind)s) → %(out)s", file=str(src), kind=kind.upper(),
-                             out=str(dest)))
+                    failures.append(str(exc))  # the reason names the file
+                    if out_dir is not None and dest.parent != out_dir and not any(dest.parent.iterdir()):
+                        dest.parent.rmdir()  # no empty folder left for a file that failed
+        for reason in failures:
+            click.echo(_("FAILED: %(reason)s", reason=reason), err=True)
+        click.echo(_("Stamped %(stamped)d, skipped %(skipped)d (not a kind Adal stamps), failed %(failed)d.",
+                     stamped=stamped, skipped=len(skipped), failed=len(failures)))
         if failures:
             sys.exit(1)
 

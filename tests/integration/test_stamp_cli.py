@@ -93,7 +93,6 @@ def test_a_file_without_extension_is_typed_by_content(tmp_path):
 
 @pytest.mark.parametrize(("make", "says"), [
     (lambda p: (p / "empty.pdf").write_bytes(b""), "empty"),
-    (lambda p: (p / "folder.pdf").mkdir(), "directory"),
     (lambda p: _pdf(p / "really-a-pdf.docx"), "content is PDF"),
     (lambda p: (p / "notes.pdf").write_text("just text, not a PDF"), "not a PDF"),
     (lambda p: None, "no such file"),
@@ -150,3 +149,31 @@ def test_images_are_stamped_with_one_exiftool_and_can_be_marked_synthetic(tmp_pa
     assert json.loads(shown.stdout)[0]["XMP-adal:Model"] == "GPT-4o"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["poster.ai-stamped.png", "poster.png",
                                                           "report.ai-stamped.pdf", "report.pdf"]
+
+
+def test_directories_are_stamped_recursively_into_the_out_dir_with_a_summary(tmp_path):
+    course = tmp_path / "course"
+    (course / "week1").mkdir(parents=True)
+    _pdf(course / "week1" / "lecture.pdf")
+    _docx(course / "syllabus.docx")
+    (course / "notes.txt").write_text("not a kind Adal stamps")
+    (course / "week1" / "broken.pdf").write_bytes(b"")
+    no_out_dir = _run(tmp_path, "stamp", *ARGS, "course")
+    assert no_out_dir.returncode != 0 and "--out-dir" in no_out_dir.stderr
+    (tmp_path / "out").mkdir()
+    done = _run(tmp_path, "stamp", *ARGS, "--out-dir", "out", "course")
+    assert done.returncode == 1, "one file failed"
+    assert "Stamped 2, skipped 1 (not a kind Adal stamps), failed 1." in done.stdout
+    assert [line for line in done.stderr.splitlines() if line] == ["FAILED: broken.pdf is empty (0 bytes)"]
+    written = sorted(str(p.relative_to(tmp_path / "out")) for p in (tmp_path / "out").rglob("*") if p.is_file())
+    assert written == ["course/syllabus.docx", "course/week1/lecture.pdf"]
+    assert json.loads(_run(tmp_path, "inspect", "--json", "out/course/week1/lecture.pdf").stdout)["has_ai_provenance"]
+
+
+def test_a_directory_with_nothing_to_stamp_says_so(tmp_path):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "readme.txt").write_text("nothing to stamp here")
+    (tmp_path / "out").mkdir()
+    done = _run(tmp_path, "stamp", *ARGS, "--out-dir", "out", "empty")
+    assert done.returncode != 0 and "Nothing to stamp" in done.stderr
+    assert list((tmp_path / "out").iterdir()) == []
