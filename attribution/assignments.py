@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_babel import gettext as _
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from attribution.models import Assignment
 from plugin.kernel import audit
@@ -53,6 +53,3 @@ def bind_assignment_link(session: Session, actor: Actor, *, assignment_id: int, 
                          payload={"resource_link_id": resource_link_id})
     return assignment
 
-
-def course_assignments(session: Session, course_id: int) -> list[Assignment]:
-    return list(session.exec(select(Assignment).where(Assignment.course_id == course_id).order_by(Assignment.id)))

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
@@ -246,7 +246,4 @@ class Report:
     def has_ai_provenance(self) -> bool:
         return self.fields.get("AI-Generated") == "Yes" or self.digital_source_type == TRAINED_ALGORITHMIC_MEDIA
 
-
-Stamper = Callable[[Path, BinaryIO, Provenance, str, Limits], None]
-Inspector = Callable[[Path, Limits], Report]
 

@@ -40,7 +40,7 @@ def _bind_placed_assignment(session: Session, actor: Actor, body: dict, *, now: 
     link = body.get(c.RESOURCE_LINK) or {}
     if actor.course_id is None or not isinstance(raw, str) or not raw.isdecimal() or not link.get("id"):
         return
-    endpoint = body.get("https://purl.imsglobal.org/spec/lti-ags/claim/endpoint") or {}
+    endpoint = body.get(c.AGS_ENDPOINT) or {}
     line_item = endpoint.get("lineitem") if isinstance(endpoint, dict) else None
     try:
         bind_assignment_link(session, actor, assignment_id=int(raw), resource_link_id=str(link["id"]),

@@ -20,7 +20,6 @@ from lti import claims as c
 from lti.errors import LaunchRefused
 from lti.keys import signing_key
 from lti.launch import Launch
-from lti.models import Platform
 from lti.urls import acceptable_platform_url
 
 DL = "https://purl.imsglobal.org/spec/lti-dl/claim/"
@@ -88,6 +87,3 @@ def deep_link_response(session: Session, request: DeepLinkRequest, assignment: A
         claims[DL + "data"] = request.data
     return jwt.encode(claims, private_pem, algorithm="RS256", headers={"kid": kid})
 
-
-def platform_matches(request: DeepLinkRequest, platform: Platform | None) -> bool:
-    return platform is not None and platform.id == request.platform_id

@@ -26,7 +26,7 @@ from flask_babel import gettext as _
 from sqlalchemy import bindparam, select, update
 from sqlmodel import Session
 
-from lti.claims import DEEP_LINKING_REQUEST, RESOURCE_LINK_REQUEST
+from lti.claims import AGS_SCOPES, DEEP_LINKING_REQUEST, RESOURCE_LINK_REQUEST, SCOPE_MEMBERSHIPS
 from lti.errors import RegistrationRefused
 from lti.models import Platform, RegistrationLink
 from lti.registry import add_platform
@@ -38,14 +38,7 @@ from plugin.kernel.users import Actor
 
 TOOL_CONFIGURATION = "https://purl.imsglobal.org/spec/lti-tool-configuration"
 PLATFORM_CONFIGURATION = "https://purl.imsglobal.org/spec/lti-platform-configuration"
-AGS_SCOPES = (
-    "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem",
-    "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem.readonly",
-    "https://purl.imsglobal.org/spec/lti-ags/scope/result.readonly",
-    "https://purl.imsglobal.org/spec/lti-ags/scope/score",
-)
-NRPS_SCOPE = "https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly"
-SCOPES = (*AGS_SCOPES, NRPS_SCOPE)
+SCOPES = (*AGS_SCOPES, SCOPE_MEMBERSHIPS)
 #: What Adal asks the LMS to share about a person: no e-mail (privacy by default).
 CLAIMS = ("iss", "sub", "name", "given_name", "family_name", "locale")
 #: Where the activity picker (deep linking) appears: the spec's ContentArea (Moodle and others)

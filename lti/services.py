@@ -37,6 +37,13 @@ from flask_babel import gettext as _
 from requests.utils import parse_header_links
 from sqlmodel import Session, select
 
+from lti.claims import (
+    AGS_ENDPOINT,
+    NRPS_SERVICE,
+    SCOPE_LINEITEM,
+    SCOPE_MEMBERSHIPS,
+    SCOPE_SCORE,
+)
 from lti.keys import signing_key
 from lti.models import ContextServices, Platform
 from lti.urls import acceptable_platform_url
@@ -49,14 +56,8 @@ from plugin.kernel.runtime import Runtime
 
 log = logging.getLogger("adal.lti.services")
 
-AGS_CLAIM = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
-NRPS_CLAIM = "https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice"
-_AGS_SCOPE = "https://purl.imsglobal.org/spec/lti-ags/scope/"
-SCOPE_LINEITEM = _AGS_SCOPE + "lineitem"
-SCOPE_LINEITEM_READONLY = _AGS_SCOPE + "lineitem.readonly"
-SCOPE_RESULT_READONLY = _AGS_SCOPE + "result.readonly"
-SCOPE_SCORE = _AGS_SCOPE + "score"
-SCOPE_MEMBERSHIPS = "https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly"
+AGS_CLAIM = AGS_ENDPOINT
+NRPS_CLAIM = NRPS_SERVICE
 
 MEDIA_SCORE = "application/vnd.ims.lis.v1.score+json"
 MEDIA_LINEITEM = "application/vnd.ims.lis.v2.lineitem+json"

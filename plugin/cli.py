@@ -151,10 +151,8 @@ def serve(host: str, port: int, workers: int, threads: int, access_log: bool) ->
     run_gunicorn(f"{host}:{port}", workers=workers, threads=threads, access_log=access_log)
 
 
-def run_gunicorn(bind: str, *, workers: int, threads: int, access_log: bool = False, app_factory: Any = None) -> None:
+def run_gunicorn(bind: str, *, workers: int, threads: int, access_log: bool = False) -> None:
     from gunicorn.app.base import BaseApplication
-
-    factory = app_factory or (lambda: create_app(load_config()))
 
     class _Server(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
@@ -164,7 +162,7 @@ def run_gunicorn(bind: str, *, workers: int, threads: int, access_log: bool = Fa
                 self.cfg.set(key, value)
 
         def load(self) -> Flask:
-            return factory()  # type: ignore[no-any-return]
+            return create_app(load_config())  # in each worker: nothing is built before the fork
 
     _Server().run()
 
