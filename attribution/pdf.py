@@ -1317,3 +1317,17 @@ def _inspect(doc: _Document) -> Report:
         report.notes.append("no visible label on page 1")
     report.c2pa_manifest = _has_c2pa(doc, structure.catalog)
     return report
+
+
+def has_c2pa_manifest(path: Path, limits: Limits) -> bool:
+    """Whether the catalog names a C2PA manifest store (``/C2PA``, or in ``/AF``, where the C2PA
+    specification puts it). Reads the catalog and those file specifications only, so it is cheap
+    even for a PDF full of attachments (``inspect_pdf`` also walks the embedded-files tree)."""
+    with _opened(path, limits) as doc:
+        def found() -> bool:
+            catalog = _structure(doc).catalog
+            associated = doc.get(catalog, "/AF")
+            return "/C2PA" in catalog or (isinstance(associated, ArrayObject)
+                                          and any(_c2pa_in_filespec(doc, spec) for spec in associated[:1000]))
+
+        return bool(_guarded(Path(path).name, found))

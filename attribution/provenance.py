@@ -162,6 +162,9 @@ class Limits:
     max_members: int = 20_000
     max_xml_depth: int = 256
     max_pdf_objects: int = 2_000_000
+    # Pixels of an image Adal decodes to draw on (the visible band, counted with the band); the
+    # metadata-only stamp never decodes pixels.
+    max_image_pixels: int = 80_000_000
 
 
 # -- content sniffing ----------------------------------------------------------------------------
@@ -230,6 +233,34 @@ def atomic_output(dest: Path) -> Iterator[BinaryIO]:
 
 
 @dataclass
+class ContentCredentials:
+    """A C2PA manifest store as c2pa validated it (``attribution.credentials``).
+
+    ``state``: 'trusted' (intact, signer chains to a configured trust anchor), 'valid' (intact,
+    signer not in the trust list), 'invalid' (the file or manifest changed after signing, or the
+    signature does not verify) or 'unreadable'. ``organization`` is the signer's organisation;
+    ``action``/``digital_source_type`` the action that says how AI took part; ``adal`` Adal's own
+    ``kz.adal.provenance`` assertion; ``errors`` c2pa's failure codes with their explanations.
+    """
+
+    state: str
+    signer: str | None = None
+    organization: str | None = None
+    signed_at: str | None = None
+    generator: str | None = None
+    action: str | None = None
+    digital_source_type: str | None = None
+    ai: bool = False
+    adal: dict[str, str] = field(default_factory=dict)
+    manifests: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def intact(self) -> bool:
+        return self.state in ("trusted", "valid")
+
+
+@dataclass
 class Report:
     """What ``inspect`` found in a file."""
 
@@ -241,9 +272,12 @@ class Report:
     visible_label: str | None = None
     c2pa_manifest: bool = False
     notes: list[str] = field(default_factory=list)
+    content_credentials: ContentCredentials | None = None  # None: no manifest, or a kind c2pa cannot read
 
     @property
     def has_ai_provenance(self) -> bool:
-        return self.fields.get("AI-Generated") == "Yes" or self.digital_source_type == TRAINED_ALGORITHMIC_MEDIA
+        credentials = self.content_credentials
+        return (self.fields.get("AI-Generated") == "Yes" or self.digital_source_type == TRAINED_ALGORITHMIC_MEDIA
+                or (credentials is not None and credentials.intact and credentials.ai))
 
 

@@ -5,8 +5,10 @@ when complete."""
 from __future__ import annotations
 
 import os
+from contextlib import nullcontext
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from attribution.provenance import (
     EXTENSIONS,
@@ -20,6 +22,9 @@ from attribution.provenance import (
     check_extension,
     sniff,
 )
+
+if TYPE_CHECKING:
+    from attribution.credentials import Credentials
 
 
 def _modules(kind: str):  # the (stamp, inspect) pair of one format family
@@ -47,11 +52,15 @@ def _checked_kind(path: Path, limits: Limits) -> str:
 
 
 def stamp_file(src: Path, dest: Path, provenance: Provenance, *, lang: str = "kk",
-               limits: Limits | None = None, synthetic: bool = False, exiftool: Any = None) -> str:
+               limits: Limits | None = None, synthetic: bool = False, exiftool: Any = None,
+               credentials: Credentials | None = None) -> str:
     """Write a stamped copy of ``src`` to ``dest``; returns the kind ('pdf', 'docx', 'png', ...).
 
     ``synthetic`` adds the S C.3 synthetic-media label to images, video and audio; ``exiftool``
     is one ``attribution.media.ExifTool`` shared by a batch (else each media file starts one).
+    ``credentials`` (``attribution.credentials.Credentials``) signs a C2PA manifest over the
+    stamped file as its last step, unless ``attribution.credentials.unavailable_reason`` says
+    the file cannot take one (an Office file, a digitally signed PDF).
     Raises ``StampError`` (with a one-line reason) and leaves no output when anything is wrong.
     """
     limits = limits or Limits()
@@ -64,7 +73,14 @@ def stamp_file(src: Path, dest: Path, provenance: Provenance, *, lang: str = "kk
         raise StampError(f"{dest}: is a directory; use --out-dir for a directory")
     kind = _checked_kind(src, limits)
     stamp, _inspect = _modules(kind)
-    with atomic_output(dest) as out:
+    signing = nullcontext
+    if credentials is not None:
+        from attribution.credentials import unavailable_reason
+
+        if unavailable_reason(src, kind) is None:
+            signing = partial(credentials.signing, src=src, kind=kind, provenance=provenance, limits=limits,
+                              synthetic=synthetic, lang=lang)
+    with atomic_output(dest) as final, signing(final) as out:  # the C2PA manifest goes on last
         if kind in MEDIA_KINDS:
             stamp(src, out, provenance, lang, limits, synthetic=synthetic, exiftool=exiftool)
         else:
@@ -72,15 +88,27 @@ def stamp_file(src: Path, dest: Path, provenance: Provenance, *, lang: str = "kk
     return kind
 
 
-def inspect_file(path: Path, *, limits: Limits | None = None) -> Report:
-    """Everything Adal can read about AI provenance in ``path``. Raises ``StampError``."""
+def inspect_file(path: Path, *, limits: Limits | None = None, trust_anchors: str | None = None) -> Report:
+    """Everything Adal can read about AI provenance in ``path``, its C2PA manifest validated (the
+    signer trusted when it chains to one of the PEM ``trust_anchors``). Raises ``StampError``."""
     limits = limits or Limits()
     path = Path(path)
     if not path.exists():
         raise StampError(f"{path.name}: no such file")
     kind = _checked_kind(path, limits)
     _stamp, inspect = _modules(kind)
-    return inspect(path, limits)
+    report: Report = inspect(path, limits)
+    from attribution.credentials import read_credentials
+
+    found = read_credentials(path, kind, trust_anchors=trust_anchors)
+    if found is not None and found.state == "unreadable" and not report.c2pa_manifest:
+        # c2pa could not parse the container at all: that says nothing about a manifest
+        report.notes.append(f"Content Credentials not checked: c2pa cannot parse the file ({found.errors[0]})")
+        found = None
+    report.content_credentials = found
+    if found is not None:
+        report.c2pa_manifest = True
+    return report
 
 
 def default_output(src: Path, out_dir: Path | None = None) -> Path:

@@ -10,6 +10,7 @@ from sqlalchemy import update
 from sqlmodel import Session
 
 from attribution.assignments import bind_assignment_link
+from attribution.submissions import assignment_for_link
 from lti import claims as c
 from lti.deep_linking import ASSIGNMENT_PARAMETER
 from lti.launch import Launch
@@ -31,22 +32,35 @@ class Arrival:
     display_name: str
     locale: str | None
     return_url: str | None = None  # where the LMS asked to send the person back
+    assignment_id: int | None = None  # the assignment a resource link opens
 
 
-def _bind_placed_assignment(session: Session, actor: Actor, body: dict, *, now: datetime) -> None:
-    """A link Adal placed by deep linking carries its assignment id: remember the LMS's link."""
+HOME_VIEW = "home"  # custom parameter adal_view=home: a course-level link (Canvas course navigation)
+
+
+def _launched_assignment(session: Session, actor: Actor, body: dict, *, now: datetime) -> int | None:
+    """The assignment a resource-link launch opens: the one Adal placed by deep linking (its
+    custom parameter names it; the LMS's link is remembered), else the one made for this link on
+    its first launch (a tool added by hand). ``None`` for course-level links and other messages."""
     custom = body.get(c.CUSTOM) or {}
-    raw = custom.get(ASSIGNMENT_PARAMETER)
     link = body.get(c.RESOURCE_LINK) or {}
-    if actor.course_id is None or not isinstance(raw, str) or not raw.isdecimal() or not link.get("id"):
-        return
+    if (actor.course_id is None or body.get(c.MESSAGE_TYPE) != "LtiResourceLinkRequest" or not link.get("id")
+            or custom.get("adal_view") == HOME_VIEW):
+        return None
     endpoint = body.get(c.AGS_ENDPOINT) or {}
     line_item = endpoint.get("lineitem") if isinstance(endpoint, dict) else None
-    try:
-        bind_assignment_link(session, actor, assignment_id=int(raw), resource_link_id=str(link["id"]),
-                             line_item_url=line_item if isinstance(line_item, str) else None, now=now)
-    except NotFound:
-        log.warning("launch named assignment %s, which is not in course %s", raw, actor.course_id)
+    line_item = line_item if isinstance(line_item, str) else None
+    raw = custom.get(ASSIGNMENT_PARAMETER)
+    if isinstance(raw, str) and raw.isdecimal():
+        try:
+            return bind_assignment_link(session, actor, assignment_id=int(raw), resource_link_id=str(link["id"]),
+                                        line_item_url=line_item, now=now).id
+        except NotFound:
+            log.warning("launch named assignment %s, which is not in course %s", raw, actor.course_id)
+            return None
+    title = str(link.get("title") or body.get(c.CONTEXT, {}).get("title") or "")
+    return assignment_for_link(session, actor, resource_link_id=str(link["id"]), title=title,
+                               line_item_url=line_item, now=now).id
 
 
 def enter_launch(session: Session, launch: Launch, *, now: datetime) -> Arrival:
@@ -78,10 +92,11 @@ def enter_launch(session: Session, launch: Launch, *, now: datetime) -> Arrival:
                                 now=now)
     actor = Actor(label=f"user:{user_id}", user_id=user_id, roles=roles, course_id=course_id, is_ta=is_ta,
                   locale=locale)
-    _bind_placed_assignment(session, actor, body, now=now)
+    assignment_id = _launched_assignment(session, actor, body, now=now)
     audit.record(session, actor, "lti.launch", now=now, subject=f"course:{course_id}" if course_id else None,
                  payload={"platform": launch.platform.id, "message_type": launch.message_type,
                           "roles": sorted(roles), "deployment_id": body[c.DEPLOYMENT_ID]})
     back = presentation.get("return_url") if isinstance(presentation, dict) else None
     return Arrival(actor=actor, course_title=title, display_name=name, locale=locale,
-                   return_url=back if isinstance(back, str) and acceptable_platform_url(back) else None)
+                   return_url=back if isinstance(back, str) and acceptable_platform_url(back) else None,
+                   assignment_id=assignment_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, current_app, g, jsonify, redirect, render_template, request, session
+from flask import Blueprint, Response, current_app, g, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import refresh
 
@@ -96,6 +96,12 @@ def _launch(*, storage_secret: str | None) -> Response | str:
     if deep_link is not None:
         session[DEEP_LINK_KEY] = deep_link.to_session()
         html = render_template("lti/deep_link.html", arrival=arrival, can_add=arrival.actor.has(Role.TEACHER))
+    elif arrival.assignment_id is not None and storage_secret is None:
+        # With Platform Storage the browser blocked our cookies in this frame, so a redirect would
+        # arrive without a session: the arrival page below says so and links the assignment.
+        response = redirect(url_for("work.assignment", assignment_id=arrival.assignment_id), code=303)
+        response.delete_cookie(STATE_COOKIE, path="/lti/")
+        return response
     else:
         html = render_template("lti/arrived.html", arrival=arrival)
     response = Response(html, status=200, mimetype="text/html")

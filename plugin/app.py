@@ -84,6 +84,11 @@ def create_app(config: Config | None = None) -> Flask:
         return {"languages": i18n.LANGUAGE_NAMES, "current_language": str(get_locale()), "product_name": "Adal",
                 "role_titles": ROLE_TITLES}
 
+    from appeals import student_views
+    from appeals import views as commission_views
+    from attribution import teacher_views, tools_views
+    from attribution import views as work_views
+    from evidence import api_views, flag_views, process_views, signal_views
     from lti import dynreg_views
     from lti import views as lti_views
     from plugin.kernel.views import bp as core_bp
@@ -92,9 +97,22 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(core_bp)
     app.register_blueprint(lti_views.bp)
     app.register_blueprint(dynreg_views.bp)
+    app.register_blueprint(tools_views.bp)
+    app.register_blueprint(work_views.bp)
+    app.register_blueprint(teacher_views.bp)
+    app.register_blueprint(signal_views.bp)
+    app.register_blueprint(flag_views.bp)
+    app.register_blueprint(process_views.bp)
+    app.register_blueprint(student_views.bp)  # appeals: the student's cases
+    app.register_blueprint(commission_views.bp)  # appeals: the commission's queue and case pages
+    app.register_blueprint(api_views.bp)
+    csrf.exempt(api_views.bp)  # token- and HMAC-authenticated integrations, no browser session
     # The platform posts to these from its own origin: LTI's state, nonce and signature protect them.
     csrf.exempt(lti_views.login)
     csrf.exempt(lti_views.launch)
     csrf.exempt(lti_views.launch_with_platform_storage)
+    from appeals.commissions import arrival_context
+
+    app.context_processor(arrival_context)  # the arrival page's commission seats (lti may not import appeals)
     web.install(app)
     return app

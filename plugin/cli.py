@@ -22,6 +22,7 @@ from plugin.config import ConfigError, load_config
 from plugin.kernel import audit
 from plugin.kernel.clock import now_utc
 from plugin.kernel.db import READ_ONLY
+from plugin.kernel.errors import InvalidInput
 from plugin.kernel.i18n import LANGUAGES, normalise
 from plugin.kernel.runtime import Runtime
 from plugin.kernel.settings import SettingError, get_setting, list_settings, parse_setting_text, set_setting
@@ -247,6 +248,204 @@ def settings_set(key: str, value: str) -> None:
         click.echo(f"{key} = {_show(clean)}")
 
 
+@main.group(help="The institution's notice on AI use and personal data (S 6.1, B.1), in versions.")
+def notice() -> None:
+    pass
+
+
+@notice.command("publish", help="Publish one language of a notice version from a TOML file "
+                                "(see plugin/demo/notices/ for the fields). A version is current once "
+                                "it is published in kk and ru.")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--lang", "lang", required=True, type=click.Choice(["kk", "ru", "en"]))
+def notice_publish(file: Path, lang: str) -> None:
+    from plugin.kernel.notices import current_version, publish_notice
+
+    with _app() as app, _runtime(app).session() as session:
+        needs_plain = get_setting(session, "institution.type") in ("school", "college")
+        try:
+            text = file.read_text(encoding="utf-8")
+            published = publish_notice(session, _cli_actor(), text, lang=lang, require_adapted=needs_plain,
+                                       now=now_utc())
+        except (InvalidInput, UnicodeDecodeError) as exc:
+            session.rollback()
+            raise click.ClickException(str(exc)) from None
+        session.commit()
+        current = current_version(session)
+        click.echo(_("Published version %(version)d in %(lang)s.", version=published.version, lang=lang))
+        if current == published.version:
+            click.echo(_("Version %(version)d is the current notice.", version=current))
+        else:
+            click.echo(_("Version %(version)d becomes current once it is published in both kk and ru.",
+                         version=published.version))
+
+
+@notice.command("list", help="Published versions, their languages and which one is current.")
+def notice_list() -> None:
+    from plugin.kernel.notices import current_version, versions
+
+    with _app() as app, _runtime(app).session() as session:
+        current = current_version(session)
+        rows = versions(session)
+        if not rows:
+            click.echo(_("No notice has been published yet: students cannot hand in work until one is."))
+        for version, langs in rows:
+            marker = "*" if version == current else " "
+            click.echo(f"{marker} {version}  {' '.join(sorted(langs))}")
+
+
+@main.group(help="Detector and originality services allowed to post signals to /api/v1/signals.")
+def integration() -> None:
+    pass
+
+
+@integration.command("add", help="Create an integration; prints its token and HMAC secret once.")
+@click.argument("name")
+def integration_add(name: str) -> None:
+    from evidence.integrations import add_integration
+
+    with _app() as app, _runtime(app).session() as session:
+        try:
+            issued = add_integration(session, _cli_actor(), name, now=now_utc())
+        except InvalidInput as exc:
+            session.rollback()
+            raise click.ClickException(str(exc)) from None
+        session.commit()
+        click.echo(_("Integration %(name)s added. Copy the token and the secret now: they are shown only this "
+                     "once.", name=issued.integration.name))
+        click.echo(f"token:  {issued.token}")
+        click.echo(f"secret: {issued.secret}")
+
+
+@integration.command("list", help="Integrations, whether each is active, and how many signals each has sent.")
+def integration_list() -> None:
+    from evidence.integrations import list_integrations
+
+    with _app() as app, _runtime(app).session() as session:
+        rows = list_integrations(session)
+        if not rows:
+            click.echo(_("No integration has been added."))
+        for found, count in rows:
+            state = _("active") if found.active else _("revoked")
+            click.echo(f"{found.name}  {state}  {found.created_at:%Y-%m-%d %H:%M}Z  {found.created_by}  "
+                       + ngettext("%(num)d signal", "%(num)d signals", count))
+
+
+@integration.command("revoke", help="Stop accepting an integration's token; the signals it sent stay.")
+@click.argument("name")
+def integration_revoke(name: str) -> None:
+    from evidence.integrations import revoke_integration
+    from plugin.kernel.errors import NotFound
+
+    with _app() as app, _runtime(app).session() as session:
+        try:
+            revoke_integration(session, _cli_actor(), name, now=now_utc())
+        except (InvalidInput, NotFound) as exc:
+            session.rollback()
+            raise click.ClickException(str(exc)) from None
+        session.commit()
+        click.echo(_("Integration %(name)s revoked: its token no longer works.", name=name.strip()))
+
+
+@main.group(help="Integrity commissions and their members (chair, secretaries, members).")
+def commission() -> None:
+    pass
+
+
+def _commission_error(exc: Exception, session: Any) -> click.ClickException:
+    session.rollback()
+    return click.ClickException(str(exc))
+
+
+@commission.command("create", help="Create a commission, without members yet.")
+@click.argument("name")
+@click.option("--scope", default="institution", show_default=True,
+              help="What it serves: the institution or a faculty (free text).")
+def commission_create(name: str, scope: str) -> None:
+    from appeals.commissions import create_commission
+
+    with _app() as app, _runtime(app).session() as session:
+        try:
+            found = create_commission(session, _cli_actor(), name, scope=scope, now=now_utc())
+        except InvalidInput as exc:
+            raise _commission_error(exc, session) from None
+        session.commit()
+        click.echo(_("Commission %(name)s created. Add its chair, a secretary and members with "
+                     "`adal commission add-member`.", name=found.name))
+
+
+@commission.command("add-member", help="Seat a person, found by their LMS identity (issuer + subject), on a "
+                                       "commission. A commission has exactly one chair.")
+@click.argument("name")
+@click.option("--issuer", required=True, help="The person's LMS (its issuer, iss), e.g. https://moodle.school.kz")
+@click.option("--subject", required=True, help="The person's user id in that LMS (sub).")
+@click.option("--role", required=True, type=click.Choice(["chair", "secretary", "member"]))
+@click.option("--name", "display_name", default=None,
+              help="Their name, required when they have never opened Adal (their LMS launch later refreshes it).")
+def commission_add_member(name: str, issuer: str, subject: str, role: str, display_name: str | None) -> None:
+    from appeals.commissions import UnknownPerson, add_member, role_title
+    from plugin.kernel.errors import NotFound
+
+    with _app() as app, _runtime(app).session() as session:
+        try:
+            seat = add_member(session, _cli_actor(), name, issuer=issuer, subject=subject, role=role,
+                              display_name=display_name, now=now_utc())
+        except UnknownPerson:
+            session.rollback()
+            raise click.ClickException(_("No one with the LMS identity %(subject)s at %(issuer)s has opened Adal "
+                                         "yet: give their name with --name so that Adal can create them.",
+                                         subject=subject.strip(), issuer=issuer.strip())) from None
+        except (InvalidInput, NotFound) as exc:
+            raise _commission_error(exc, session) from None
+        session.commit()
+        click.echo(_("%(person)s is on %(commission)s as %(role)s.", person=seat.user.display_name,
+                     commission=name.strip(), role=role_title(role)))
+
+
+@commission.command("remove-member", help="Take a person off a commission. Their seat is deactivated, not deleted: "
+                                          "the cases they took part in keep their record.")
+@click.argument("name")
+@click.option("--issuer", required=True, help="The person's LMS (its issuer, iss).")
+@click.option("--subject", required=True, help="The person's user id in that LMS (sub).")
+def commission_remove_member(name: str, issuer: str, subject: str) -> None:
+    from appeals.commissions import list_commissions, remove_member
+    from plugin.kernel.errors import NotFound
+
+    with _app() as app, _runtime(app).session() as session:
+        try:
+            seat = remove_member(session, _cli_actor(), name, issuer=issuer, subject=subject, now=now_utc())
+        except (InvalidInput, NotFound) as exc:
+            raise _commission_error(exc, session) from None
+        session.commit()
+        click.echo(_("%(person)s is no longer on %(commission)s.", person=seat.user.display_name,
+                     commission=name.strip()))
+        listing = next(found for found in list_commissions(session) if found.commission.id == seat.member.commission_id)
+        for problem in listing.problems():
+            click.echo(_("Note: %(problem)s", problem=problem))
+
+
+@commission.command("list", help="Commissions, their members with roles, and whether each can take cases.")
+def commission_list() -> None:
+    from appeals.commissions import list_commissions, role_title
+
+    with _app() as app, _runtime(app).session() as session:
+        listings = list_commissions(session)
+        if not listings:
+            click.echo(_("No commission has been created."))
+        for listing in listings:
+            found = listing.commission
+            click.echo(f"{found.name}  ({found.scope})")
+            for seat in listing.seats:
+                status = "" if seat.member.active else "  " + _("(former member)")
+                click.echo(f"    {role_title(seat.member.role):<12} {seat.user.display_name}  "
+                           f"{seat.user.issuer or '-'} {seat.user.subject or '-'}{status}")
+            problems = listing.problems()
+            if problems:
+                click.echo("    " + _("Cannot take cases yet: %(problems)s", problems=" ".join(problems)))
+            else:
+                click.echo("    " + _("Ready to take cases."))
+
+
 @main.group(help="LMS platforms registered with Adal (LTI 1.3).")
 def platform() -> None:
     pass
@@ -265,7 +464,6 @@ def platform() -> None:
 def platform_add(issuer: str, client_id: str, deployment_id: str, keyset_url: str, auth_login_url: str,
                  auth_token_url: str, audience: str | None, auto_register_deployments: bool) -> None:
     from lti.registry import add_platform
-    from plugin.kernel.errors import InvalidInput
 
     with _app() as app, _runtime(app).session() as session:
         try:
@@ -414,13 +612,19 @@ def _stamp_limits() -> Any:
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=None, help="Output file (one input only).")
 @click.option("--out-dir", type=click.Path(path_type=Path, file_okay=False), default=None,
               help="Directory for the outputs (same names).")
+@click.option("--jobs", default=1, show_default=True, type=click.IntRange(1, 64), metavar="N",
+              help="Stamp PDF and Office files in N processes at once (media always share one exiftool).")
+@click.option("--visible-band", is_flag=True,
+              help="With --synthetic, images also get a NAME.labelled.EXT copy with the label in a band at the bottom.")
+@click.option("--no-content-credentials", is_flag=True,
+              help="Do not sign Content Credentials (C2PA), even when a signing certificate is configured.")
 def stamp(files: tuple[Path, ...], service: str, model: str, model_version: str, generation_date: Any,
           responsible: str | None, tasks: tuple[str, ...], lang: str, synthetic: bool, output: Path | None,
-          out_dir: Path | None) -> None:
+          out_dir: Path | None, jobs: int, visible_band: bool, no_content_credentials: bool) -> None:
     import logging
 
     from attribution.provenance import Provenance, StampError
-    from attribution.stamping import default_output, stamp_file
+    from attribution.stamping import default_output
 
     logging.getLogger("pypdf").setLevel(logging.ERROR)  # a damaged file gets our one line, not pypdf's log
     with _translations_only():
@@ -430,6 +634,8 @@ def stamp(files: tuple[Path, ...], service: str, model: str, model_version: str,
             raise click.UsageError(_("Use either -o or --out-dir, not both."))
         if out_dir is not None and not out_dir.is_dir():
             raise click.ClickException(_("%(dir)s is not a directory.", dir=str(out_dir)))
+        if visible_band and not synthetic:
+            raise click.UsageError(_("--visible-band draws the synthetic-media label: add --synthetic."))
         try:
             provenance = Provenance(service=service, model=model, model_version=model_version,
                                     generation_date=generation_date.date(), responsible=responsible, tasks=tasks)
@@ -443,34 +649,135 @@ def stamp(files: tuple[Path, ...], service: str, model: str, model_version: str,
         work, skipped = collect_inputs(list(files), skip=out_dir)
         if not work:
             raise click.ClickException(_("Nothing to stamp: no PDF, Office, image, video or MP3 file was found."))
-        limits, stamped, failures = _stamp_limits(), 0, []
-        with ExifTool() as exiftool, click.progressbar(
-                work, label=_("Stamping"), file=sys.stderr, hidden=not sys.stderr.isatty()) as bar:
-            for src, relative in bar:  # one exiftool process for the whole batch, started when first needed
+        if visible_band:
+            _check_band_font()
+        credentials = None if no_content_credentials else _content_credentials()  # refused before any file
+        done: list[tuple[Path, Path]] = []  # (source, output) stamped, for the Content Credentials summary
+        limits, stamped, labelled, failures = _stamp_limits(), 0, 0, []
+        planned: list[tuple[Path, Path]] = []  # (source, output), in input order
+        for src, relative in work:
+            if output is not None:
+                dest = output
+            elif out_dir is not None:
+                dest = out_dir / relative
+                dest.parent.mkdir(parents=True, exist_ok=True)
+            else:
                 try:
-                    if output is not None:
-                        dest = output
-                    elif out_dir is not None:
-                        dest = out_dir / relative
-                        dest.parent.mkdir(parents=True, exist_ok=True)
-                    else:
-                        dest = default_output(src)
-                    stamp_file(src, dest, provenance, lang=lang, limits=limits, synthetic=synthetic,
-                               exiftool=exiftool)
+                    dest = default_output(src)
+                except StampError:
+                    dest = src.with_name(src.name + ".ai-stamped")  # unreadable: stamp_file says why
+            planned.append((src, dest))
+        from attribution.batch import stamp_batch
+
+        # one exiftool process for the whole batch (started when first needed); documents in --jobs workers
+        with ExifTool() as exiftool, click.progressbar(
+                length=len(planned), label=_("Stamping"), file=sys.stderr, hidden=not sys.stderr.isatty()) as bar:
+            for outcome in stamp_batch(planned, provenance, jobs=jobs, lang=lang, limits=limits, synthetic=synthetic,
+                                       visible_band=visible_band, exiftool=exiftool, credentials=credentials):
+                bar.update(1)
+                if outcome.ok:
                     stamped += 1
-                except StampError as exc:
-                    failures.append(str(exc))  # the reason names the file
-                    if out_dir is not None and dest.parent != out_dir and not any(dest.parent.iterdir()):
-                        dest.parent.rmdir()  # no empty folder left for a file that failed
-        for reason in failures:
+                    done.append((outcome.src, outcome.dest))
+                    labelled += 1 if outcome.labelled is not None else 0
+                    continue
+                failures.append((outcome.index, outcome.error))  # the reason names the file
+        if out_dir is not None:  # no empty folder left for files that failed (others may share it until now)
+            for index, _reason in failures:
+                _remove_empty_parents(planned[index][1], out_dir)
+        for _index, reason in sorted(failures):  # in input order, whichever worker finished first
             click.echo(_("FAILED: %(reason)s", reason=reason), err=True)
         click.echo(_("Stamped %(stamped)d, skipped %(skipped)d (not a kind Adal stamps), failed %(failed)d.",
                      stamped=stamped, skipped=len(skipped), failed=len(failures)))
+        if visible_band:
+            click.echo(ngettext("%(num)d labelled copy with a visible band.",
+                                "%(num)d labelled copies with a visible band.", labelled))
+        _content_credentials_summary(done, credentials, limits)
         if failures:
             sys.exit(1)
 
 
-@main.command("inspect", help="Show the AI provenance a PDF, DOCX, PPTX or XLSX file carries.")
+def _content_credentials() -> Any:
+    """The configured C2PA signing certificate, checked now; None when none is configured."""
+    from attribution.credentials import CredentialsError, load_credentials
+    from plugin.config import content_credentials_files
+
+    try:
+        files = content_credentials_files()
+        if files.cert is None or files.key is None:
+            return None
+        return load_credentials(files.cert, files.key, tsa_url=files.tsa_url)
+    except (ConfigError, CredentialsError) as exc:
+        raise click.ClickException(_("Content Credentials cannot be signed: %(reason)s", reason=str(exc))) from None
+
+
+def _content_credentials_summary(done: list[tuple[Path, Path]], credentials: Any, limits: Any) -> None:
+    """What became of Content Credentials: how many files were signed, which could not be, and
+    which inputs carried a manifest that the stamp has broken (their hash no longer matches)."""
+    from attribution.credentials import SIGNABLE, Unavailable, manifest_present, read_credentials, unavailable_reason
+    from attribution.provenance import StampError, sniff
+
+    signed, formats, broken = 0, {}, []
+    for src, dest in done:
+        try:
+            kind = sniff(src, limits)
+            had_manifest = manifest_present(src, kind, limits)
+        except StampError:
+            continue  # stamped, so readable a moment ago; nothing more to say about it
+        reason = unavailable_reason(src, kind) if credentials is not None else None
+        if credentials is not None and reason is None:
+            signed += 1
+            continue
+        if reason is Unavailable.FORMAT:
+            formats.setdefault(kind.upper(), []).append(src)
+        elif reason is Unavailable.SIGNED_PDF:
+            click.echo(_("%(file)s carries a digital signature: no Content Credentials were added, because they "
+                         "would rewrite the PDF and break its signature.", file=str(src)))
+        if had_manifest and kind not in SIGNABLE:
+            broken.append(src)  # Adal rewrites the package's properties; c2pa cannot check it
+        elif had_manifest:
+            try:
+                before, after = read_credentials(src, kind), read_credentials(dest, kind)
+            except StampError:
+                continue
+            # the same fields stamped again change no byte; a manifest broken before is not news
+            if before is not None and before.intact and (after is None or not after.intact):
+                broken.append(src)
+    if credentials is not None:
+        click.echo(ngettext("Content Credentials (C2PA) signed as %(signer)s: %(num)d file.",
+                            "Content Credentials (C2PA) signed as %(signer)s: %(num)d files.", signed,
+                            signer=credentials.signer_name))
+    if formats:
+        count = sum(len(found) for found in formats.values())
+        click.echo(ngettext("Content Credentials are not available for %(kinds)s files: %(num)d file was stamped "
+                            "without them.", "Content Credentials are not available for %(kinds)s files: %(num)d "
+                            "files were stamped without them.", count, kinds=", ".join(sorted(formats))))
+    for src in broken:
+        click.echo(_("WARNING: %(file)s carried Content Credentials (C2PA); they do not match the stamped copy "
+                     "any more, so C2PA readers will report it as altered.", file=str(src)), err=True)
+    if broken and credentials is None:
+        click.echo(_("With a signing certificate configured (ADAL_C2PA_CERT, ADAL_C2PA_KEY) and without "
+                     "--no-content-credentials, Adal signs new Content Credentials over its stamp and keeps the old "
+                     "ones as their history."), err=True)
+
+
+def _remove_empty_parents(dest: Path, top: Path) -> None:
+    parent = dest.parent
+    while parent != top and top in parent.parents and parent.is_dir() and not any(parent.iterdir()):
+        parent.rmdir()
+        parent = parent.parent
+
+
+def _check_band_font() -> None:
+    from attribution.band import FONT_FILE, FONT_PACKAGE, FontMissing, load_font
+
+    try:
+        load_font(font_file=FONT_FILE)
+    except FontMissing:
+        raise click.ClickException(_("The font for the visible band is missing (%(file)s): install the Debian "
+                                     "package %(package)s.", file=str(FONT_FILE), package=FONT_PACKAGE)) from None
+
+
+@main.command("inspect", help="Show the AI provenance a file carries, and check its Content Credentials (C2PA).")
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def inspect_command(file: Path, as_json: bool) -> None:
@@ -480,8 +787,9 @@ def inspect_command(file: Path, as_json: bool) -> None:
     from attribution.stamping import inspect_file
 
     with _translations_only():
+        trust_anchors = _trust_anchors()
         try:
-            report = inspect_file(file, limits=_stamp_limits())
+            report = inspect_file(file, limits=_stamp_limits(), trust_anchors=trust_anchors)
         except StampError as exc:
             raise click.ClickException(str(exc)) from None
         if as_json:
@@ -500,6 +808,85 @@ def inspect_command(file: Path, as_json: bool) -> None:
             click.echo(f"  IPTC AISystemUsed: {report.ai_system_used} {report.ai_system_version_used or ''}".rstrip())
         if report.visible_label:
             click.echo(_("  Visible label: %(text)s", text=report.visible_label))
-        click.echo(_("  C2PA manifest: %(state)s", state=_("present") if report.c2pa_manifest else _("none")))
+        if report.content_credentials is not None:
+            _show_content_credentials(report.content_credentials, trusting=trust_anchors is not None)
+        else:
+            click.echo(_("  C2PA manifest: %(state)s", state=_("present") if report.c2pa_manifest else _("none")))
         for note in report.notes:
             click.echo(f"  ({note})")
+
+
+def _trust_anchors() -> str | None:
+    """The PEM roots ``adal inspect`` trusts for Content Credentials, when configured."""
+    from attribution.credentials import CredentialsError, load_trust_anchors
+    from plugin.config import content_credentials_files
+
+    try:
+        path = content_credentials_files().trust_anchors
+        return load_trust_anchors(path) if path is not None else None
+    except (ConfigError, CredentialsError) as exc:
+        raise click.ClickException(_("Content Credentials cannot be checked: %(reason)s", reason=str(exc))) from None
+
+
+def _show_content_credentials(found: Any, *, trusting: bool) -> None:
+    signer = found.signer or _("unknown")
+    if found.organization and found.organization != found.signer:
+        signer = f"{signer} ({found.organization})"
+    if found.state == "trusted":
+        click.echo(_("  Content Credentials (C2PA): valid and trusted, signed by %(signer)s", signer=signer))
+    elif found.state == "valid" and trusting:
+        click.echo(_("  Content Credentials (C2PA): valid, but the signer %(signer)s is not in the trust list",
+                     signer=signer))
+    elif found.state == "valid":
+        click.echo(_("  Content Credentials (C2PA): valid, signed by %(signer)s; no trust list is configured "
+                     "(ADAL_C2PA_TRUST_ANCHORS), so the signer is not checked", signer=signer))
+    elif found.state == "invalid":
+        click.echo(_("  Content Credentials (C2PA): INVALID: the file or its manifest changed after signing, "
+                     "or the signature does not verify (signed by %(signer)s)", signer=signer))
+    else:
+        click.echo(_("  Content Credentials (C2PA): present, but cannot be read"))
+    if found.digital_source_type:
+        source = found.digital_source_type.rstrip("/").rsplit("/", 1)[-1]
+        click.echo(_("    AI: %(action)s, digital source type %(source)s", action=found.action or "-", source=source)
+                   if found.ai else _("    Action: %(action)s, digital source type %(source)s",
+                                      action=found.action or "-", source=source))
+    if found.adal:
+        click.echo(_("    Adal provenance in the manifest:"))
+        for name, value in found.adal.items():
+            click.echo(f"      {name}: {value}")
+    if found.manifests > 1:
+        click.echo(ngettext("    History: %(num)d earlier manifest", "    History: %(num)d earlier manifests",
+                            found.manifests - 1))
+    for error in found.errors:
+        if not (found.state == "valid" and error.startswith("signingCredential.untrusted")):
+            click.echo(_("    problem: %(error)s", error=error))
+
+
+@main.command("export-pdf", help="Convert an Adal-stamped DOCX to PDF with LibreOffice, keeping its AI provenance "
+                                 "(LibreOffice alone drops it). The DOCX is not changed.")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
+              help="Output PDF (default: FILE with .pdf).")
+@click.option("--timeout", default=120, show_default=True, type=click.IntRange(5, 3600), metavar="SECONDS",
+              help="Seconds LibreOffice may take before it is stopped.")
+def export_pdf_command(file: Path, output: Path | None, timeout: int) -> None:
+    import logging
+
+    from attribution.export import SOFFICE_PACKAGE, ConverterMissing, NoProvenance, default_pdf_output, export_pdf
+    from attribution.provenance import StampError
+
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
+    with _translations_only():
+        dest = output or default_pdf_output(file)
+        try:
+            export_pdf(file, dest, limits=_stamp_limits(), timeout=timeout)
+        except ConverterMissing:
+            raise click.ClickException(_("LibreOffice is needed to convert to PDF: install the Debian package "
+                                         "%(package)s.", package=SOFFICE_PACKAGE)) from None
+        except NoProvenance as exc:
+            raise click.ClickException(_("%(file)s carries no complete Adal provenance to keep (%(reason)s); "
+                                         "stamp it first with `adal stamp`.", file=str(file), reason=exc.reason)) \
+                from None
+        except StampError as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo(_("Wrote %(output)s with the AI provenance of %(file)s.", output=str(dest), file=str(file)))

@@ -42,6 +42,11 @@ class Config:
     audit_key: bytes = field(repr=False)
     data_key: bytes = field(repr=False)
     testing: bool = False
+    # Content Credentials (C2PA), optional: see ``content_credentials_files``.
+    c2pa_cert_path: Path | None = None
+    c2pa_key_path: Path | None = None
+    c2pa_trust_anchors_path: Path | None = None
+    c2pa_tsa_url: str | None = None
 
 
 def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
@@ -81,6 +86,54 @@ def _read_or_create_key(path: Path) -> bytes:
     return key
 
 
+def _instance_path(env: Mapping[str, str]) -> Path:
+    return Path(env.get("ADAL_INSTANCE_PATH") or "instance").resolve()
+
+
+@dataclass(frozen=True)
+class ContentCredentialsFiles:
+    """Where the C2PA signing certificate chain, its private key and the trust anchors are, and
+    the timestamp authority (``ADAL_C2PA_TSA_URL``, no default) that dates the signatures."""
+
+    cert: Path | None
+    key: Path | None
+    trust_anchors: Path | None
+    tsa_url: str | None = None
+
+
+#: (variable, file in ``<instance>/c2pa/`` used when the variable is unset and the file exists)
+C2PA_FILES = {"cert": ("ADAL_C2PA_CERT", "chain.pem"), "key": ("ADAL_C2PA_KEY", "key.pem"),
+              "trust_anchors": ("ADAL_C2PA_TRUST_ANCHORS", "trust-anchors.pem")}
+
+
+def content_credentials_files(env: Mapping[str, str] | None = None) -> ContentCredentialsFiles:
+    """The Content Credentials files: each ``ADAL_C2PA_*`` variable, else its file in the instance
+    folder's ``c2pa/`` when that exists. Checks that named files exist and that the certificate
+    and the key come together; reads nothing else and creates nothing (``adal stamp`` and
+    ``adal inspect`` need no installation). Raises ``ConfigError``."""
+    env = os.environ if env is None else env
+    folder = _instance_path(env) / "c2pa"
+    found: dict[str, Path | None] = {}
+    for name, (variable, default) in C2PA_FILES.items():
+        raw = env.get(variable)
+        if raw:
+            path = Path(raw).expanduser().resolve()
+            if not path.is_file():
+                raise ConfigError(f"{variable} names {path}, which is not a file")
+            found[name] = path
+        else:
+            found[name] = folder / default if (folder / default).is_file() else None
+    if (found["cert"] is None) != (found["key"] is None):
+        have, missing = ("cert", "key") if found["key"] is None else ("key", "cert")
+        raise ConfigError(f"Content Credentials need both a certificate chain and its private key: {found[have]} "
+                          f"is there, but no {C2PA_FILES[missing][1]} (set {C2PA_FILES[missing][0]})")
+    tsa_url = env.get("ADAL_C2PA_TSA_URL") or None
+    if tsa_url and not tsa_url.startswith(("https://", "http://")):
+        raise ConfigError(f"ADAL_C2PA_TSA_URL must be the http(s) URL of an RFC 3161 timestamp authority, "
+                          f"got {tsa_url!r}")
+    return ContentCredentialsFiles(**found, tsa_url=tsa_url)
+
+
 def load_config(env: Mapping[str, str] | None = None, **overrides: object) -> Config:
     """Build the configuration from ``env`` (default: the process environment).
 
@@ -88,8 +141,9 @@ def load_config(env: Mapping[str, str] | None = None, **overrides: object) -> Co
     after loading (tests use them).
     """
     env = os.environ if env is None else env
-    instance = Path(env.get("ADAL_INSTANCE_PATH") or "instance").resolve()
+    instance = _instance_path(env)
     instance.mkdir(parents=True, exist_ok=True)
+    c2pa = content_credentials_files(env)
     database_url = env.get("ADAL_DATABASE_URL") or f"sqlite:///{instance / 'adal.sqlite3'}"
     ancestors = tuple(a for a in (env.get("ADAL_FRAME_ANCESTORS") or "").split() if a)
     for origin in ancestors:
@@ -110,6 +164,10 @@ def load_config(env: Mapping[str, str] | None = None, **overrides: object) -> Co
         max_upload_bytes=_int(env, "ADAL_MAX_UPLOAD_MB", 50, minimum=1) * 1024 * 1024,
         proxy_fix_hops=_int(env, "ADAL_PROXY_FIX", 0),
         **keys,
+        c2pa_cert_path=c2pa.cert,
+        c2pa_key_path=c2pa.key,
+        c2pa_trust_anchors_path=c2pa.trust_anchors,
+        c2pa_tsa_url=c2pa.tsa_url,
     )
     if overrides:
         from dataclasses import replace

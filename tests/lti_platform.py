@@ -123,6 +123,8 @@ class TestPlatform:
             "https://purl.imsglobal.org/spec/lti/claim/deployment_id": self.deployment_id,
             "https://purl.imsglobal.org/spec/lti/claim/target_link_uri": self.tool_base + "/lti/launch",
             "https://purl.imsglobal.org/spec/lti/claim/resource_link": {"id": "rl-1"},
+            # a course-level link by default (Adal's course page); pass custom=None for an assignment link
+            "https://purl.imsglobal.org/spec/lti/claim/custom": {"adal_view": "home"},
             "https://purl.imsglobal.org/spec/lti/claim/roles": roles if roles is not None else [LEARNER],
             "https://purl.imsglobal.org/spec/lti/claim/context": {"id": context_id, "title": "Synthetic Course 101"},
         }
@@ -222,8 +224,9 @@ class TestPlatform:
                 launch.set_resource_link_claim(f"placed-{link}", title=item["title"])
                 launch.set_custom_parameters_claim(item.get("custom", {}))
                 launch.set_ags(platform.base_url + "/lineitems", platform.base_url + f"/lineitems/{link}")
-            else:
+            else:  # the course-level link (a course menu entry): Adal's course page, not an assignment
                 launch.set_resource_link_claim("rl-1", title="Essay 1")
+                launch.set_custom_parameters_claim({"adal_view": "home"})
             if wanted.get("message") == "deeplink":
                 launch.set_dl(platform.base_url + "/deep-link-return", title="Adal", accept_types={"ltiResourceLink"})
             launch.set_launch_context_claim(wanted.get("course", "course-101"), context_title="Synthetic Course 101")

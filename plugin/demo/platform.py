@@ -44,9 +44,10 @@ class Person:
     roles: tuple[str, ...]
     locale: str
     title: Any  # lazy translated role title for the demo page
+    seat: str | None = None  # chair, secretary or member of the demo's commission (set up in Adal by install_demo)
 
 
-# Invented people: the names say so ("Демо", "Сынақ" = test, "Үлгі" = sample).
+# Invented people: the names say so ("Демо", "Сынақ" = test, "Үлгі" = sample; in Russian "Тест", "Пример").
 PEOPLE = (
     Person("student-aigerim", "Айгерім Демоқызы", (LIS + "Learner",), "kk", _l("student")),
     Person("student-timur", "Тимур Сынақов", (LIS + "Learner",), "ru", _l("student")),
@@ -54,6 +55,19 @@ PEOPLE = (
     Person("ta-dana", "Дана Көмекшіқызы", (LIS + "Instructor", "http://purl.imsglobal.org/vocab/lis/v2/membership/"
                                            "Instructor#TeachingAssistant"), "kk", _l("teaching assistant")),
     Person("mentor-erlan", "Ерлан Тәлімгеров", (LIS + "Mentor",), "ru", _l("mentor (no Adal workflow)")),
+)
+FACULTY = "http://purl.imsglobal.org/vocab/lis/v2/institution/person#Faculty"
+# The school's integrity commission: staff who teach no demo course, so that a case, and later an
+# appeal panel without the members who decided it, can be formed without the course's teachers.
+# They open Adal from the LMS's front page, outside any course: a launch without a context claim.
+COMMISSION = (
+    Person("commission-gulnar", "Гүлнар Сынаққызы", (FACULTY,), "kk", _l("commission chair"), "chair"),
+    Person("commission-yerzhan", "Ержан Үлгібеков", (FACULTY,), "kk", _l("commission secretary"), "secretary"),
+    Person("commission-asel", "Әсел Демобаева", (FACULTY,), "kk", _l("commission member"), "member"),
+    Person("commission-kanat", "Қанат Сынақбаев", (FACULTY,), "kk", _l("commission member"), "member"),
+    Person("commission-olga", "Ольга Тестова", (FACULTY,), "ru", _l("commission member"), "member"),
+    Person("commission-ruslan", "Руслан Примеров", (FACULTY,), "ru", _l("commission member"), "member"),
+    Person("commission-madina", "Мадина Үлгіқызы", (FACULTY,), "kk", _l("commission member"), "member"),
 )
 COURSE = {"id": "demo-course-101", "label": "ДЕМО-101", "title": "Академиялық жазу (демо курс)"}
 
@@ -98,10 +112,25 @@ class DemoState:
 
 
 def _person(key: str) -> Person:
-    for person in PEOPLE:
+    for person in (*PEOPLE, *COMMISSION):
         if person.key == key:
             return person
     abort(404)
+
+
+def _front_page_claims(state: DemoState, person: Person, nonce: str) -> dict[str, Any]:
+    """A launch from the LMS's front page: no context claim (LTI 1.3 allows it), so no course,
+    roster or gradebook services either; the person's institution role only."""
+    now = int(time.time())
+    return {
+        "iss": state.issuer, "aud": CLIENT_ID, "azp": CLIENT_ID, "sub": person.key, "name": person.name,
+        "nonce": nonce, "iat": now, "exp": now + 300,
+        LTI + "deployment_id": DEPLOYMENT_ID, LTI + "version": "1.3.0", LTI + "roles": list(person.roles),
+        LTI + "message_type": "LtiResourceLinkRequest", LTI + "target_link_uri": state.tool_base + "/lti/launch",
+        LTI + "resource_link": {"id": "demo-front-page", "title": "Adal"}, LTI + "custom": {"adal_view": "home"},
+        LTI + "launch_presentation": {"locale": person.locale, "document_target": "iframe",
+                                      "return_url": state.issuer + "/"},
+    }
 
 
 def create_blueprint(state: DemoState) -> Blueprint:
@@ -109,7 +138,8 @@ def create_blueprint(state: DemoState) -> Blueprint:
 
     @bp.get("/")
     def home() -> str:
-        return render_template("demo/home.html", people=PEOPLE, course=COURSE, links=state.links)
+        return render_template("demo/home.html", people=PEOPLE, course=COURSE, links=state.links,
+                               commission=COMMISSION)
 
     @bp.get("/start")
     def start() -> Response:
@@ -120,6 +150,8 @@ def create_blueprint(state: DemoState) -> Blueprint:
         known_link = not link or (link.isdecimal() and int(link) < len(state.links))
         if message not in ("resource", "deeplink") or not known_link:
             abort(400)
+        if person.seat is not None and (message != "resource" or link):
+            abort(400)  # commission members are in no course: no picker, no assignment
         hint = secrets.token_urlsafe(16)
         with state.lock:
             state.pending[hint] = {"person": person.key, "message": message, "link": link}
@@ -139,6 +171,11 @@ def create_blueprint(state: DemoState) -> Blueprint:
                 or args.get("login_hint") != wish["person"]):
             abort(400)
         person = _person(wish["person"])
+        if person.seat is not None:
+            token = jwt.encode(_front_page_claims(state, person, args["nonce"]), state.key, algorithm="RS256",
+                               headers={"kid": state.kid})
+            return render_template("demo/post.html", action=args["redirect_uri"],
+                                   fields={"id_token": token, "state": args.get("state", "")})
         now = int(time.time())
         claims: dict[str, Any] = {
             "iss": state.issuer, "aud": CLIENT_ID, "azp": CLIENT_ID, "sub": person.key, "name": person.name,
@@ -168,6 +205,7 @@ def create_blueprint(state: DemoState) -> Blueprint:
                 claims[AGS + "claim/endpoint"]["lineitem"] = link["line_item_url"]
             else:
                 claims[LTI + "resource_link"] = {"id": "demo-course-home", "title": "Adal"}
+                claims[LTI + "custom"] = {"adal_view": "home"}  # a course-level link, not an assignment
         token = jwt.encode(claims, state.key, algorithm="RS256", headers={"kid": state.kid})
         return render_template("demo/post.html", action=args["redirect_uri"],
                                fields={"id_token": token, "state": args.get("state", "")})

@@ -6,8 +6,10 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
+from datetime import datetime
 from functools import wraps
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 from flask import Flask, Response, abort, current_app, g, render_template, request, session
 from flask_babel import gettext as _
@@ -15,6 +17,7 @@ from flask_wtf.csrf import CSRFError
 from sqlmodel import Session
 from werkzeug.exceptions import HTTPException
 
+from plugin.kernel.errors import AdalError
 from plugin.kernel.runtime import Runtime
 from plugin.kernel.users import Actor, Role
 
@@ -149,11 +152,21 @@ def _handle_http(exc: HTTPException) -> Response:
     status = exc.code or 500
     if status not in ERROR_TEXTS:
         status = 400 if 400 <= status < 500 else 500
+    if status == 413 and current_app.config.get("MAX_CONTENT_LENGTH"):
+        limit = current_app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)
+        return error_response(413, _("This installation accepts at most %(mb)d MB in one upload.", mb=limit))
     return error_response(status)
 
 
 def _handle_csrf(_exc: CSRFError) -> Response:
     return error_response(400, _("The form expired or did not come from this page. Reload the page and try again."))
+
+
+def _handle_refusal(exc: AdalError) -> Response:
+    """A service refused (bad input, no permission, nothing there): its page, nothing changed.
+    A 404 says no more than "not found", so that probing ids reveals nothing."""
+    status = exc.status if exc.status in ERROR_TEXTS else 400
+    return error_response(status, None if status == 404 else str(exc) or None)
 
 
 def _handle_unexpected(exc: Exception) -> Response:
@@ -163,13 +176,32 @@ def _handle_unexpected(exc: Exception) -> Response:
     return error_response(500)
 
 
+def institution_zone() -> ZoneInfo:
+    """The institution's time zone (a setting), read once per request."""
+    if "institution_zone" not in g:
+        from plugin.kernel.settings import get_setting
+
+        g.institution_zone = ZoneInfo(get_setting(db(), "institution.timezone"))
+    return g.institution_zone  # type: ignore[no-any-return]
+
+
+def local_time(value: datetime | None, with_time: bool = True) -> str:
+    """An instant as people here read it: dd.mm.yyyy HH:MM in the institution's time zone."""
+    if value is None:
+        return ""
+    local = value.astimezone(institution_zone())
+    return local.strftime("%d.%m.%Y %H:%M" if with_time else "%d.%m.%Y")
+
+
 def install(app: Flask) -> None:
     """Wire the request boundary, headers and error pages into ``app``."""
+    app.add_template_filter(local_time, "local_time")
     # Flask runs after-request hooks last-registered first: commit first, then add headers, so
     # a response replaced by a failed commit still carries them.
     app.after_request(_security_headers)
     app.after_request(_finish_transaction)
     app.teardown_request(_close_on_teardown)
     app.register_error_handler(CSRFError, _handle_csrf)
+    app.register_error_handler(AdalError, _handle_refusal)
     app.register_error_handler(HTTPException, _handle_http)
     app.register_error_handler(Exception, _handle_unexpected)

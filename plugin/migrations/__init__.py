@@ -14,9 +14,12 @@ HERE = Path(__file__).resolve().parent
 
 def load_all_models() -> None:
     """Import every module that defines tables, so that ``SQLModel.metadata`` is complete."""
+    import appeals.models  # noqa: F401
     import attribution.models  # noqa: F401
+    import evidence.models  # noqa: F401
     import lti.models  # noqa: F401
     import plugin.kernel.audit
+    import plugin.kernel.notices
     import plugin.kernel.settings
     import plugin.kernel.users  # noqa: F401
 

@@ -2,46 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
-
-ADAL = str(Path(sys.executable).parent / "adal")
-
-
-@pytest.fixture(scope="module")
-def demo_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ADAL_")}
-    env.update({"ADAL_INSTANCE_PATH": str(tmp_path_factory.mktemp("demo") / "instance"), "ADAL_LANG": "en"})
-    process = subprocess.Popen([ADAL, "demo", "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(base + "/healthz", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                assert process.poll() is None, "adal demo exited"
-                assert time.monotonic() < deadline, "adal demo did not start"
-                time.sleep(0.2)
-        yield base
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=15)
 
 
 @pytest.mark.parametrize(("person", "expected"), [
@@ -61,6 +22,26 @@ def test_every_demo_role_clicks_through_to_its_page(en_page, demo_url, person, e
     assert back.get_attribute("href") == demo_url + "/demo/"
 
 
+@pytest.mark.parametrize(("person", "seat"), [
+    ("Гүлнар Сынаққызы", "commission chair"), ("Ержан Үлгібеков", "commission secretary"),
+    ("Әсел Демобаева", "commission member"), ("Қанат Сынақбаев", "commission member"),
+    ("Ольга Тестова", "commission member"), ("Руслан Примеров", "commission member"),
+    ("Мадина Үлгіқызы", "commission member"),
+])
+def test_each_commission_member_opens_adal_outside_a_course_and_reaches_the_cases(en_page, demo_url, person, seat):
+    page = en_page
+    page.goto(demo_url + "/demo/?lang=en")
+    page.get_by_role("region", name="Commission").get_by_role("link", name=f"Open as {person}").click()
+    page.wait_for_url("**/lti/launch")
+    assert page.get_by_role("heading", level=1).inner_text() == f"Hello, {person}"
+    main = page.inner_text("main")
+    assert "No course: Adal was opened outside a course." in main
+    assert f"{seat} (Академиялық адалдық комиссиясы (демо))" in main
+    page.get_by_role("link", name="Open the commission's cases").click()
+    page.wait_for_url(demo_url + "/commission")
+    assert page.get_by_role("heading", level=1).count() == 1
+
+
 def test_teacher_adds_an_assignment_and_the_gradebook_gets_a_column(en_page, demo_url):
     page = en_page
     page.goto(demo_url + "/demo/?lang=en")
@@ -76,8 +57,9 @@ def test_teacher_adds_an_assignment_and_the_gradebook_gets_a_column(en_page, dem
     # the student opens the placed assignment
     page.goto(demo_url + "/demo/")
     page.get_by_role("row", name="Essay on honest AI use").get_by_role("link").first.click()
-    page.wait_for_url("**/lti/launch")
-    assert page.get_by_role("heading", level=1).inner_text() == "Hello, Айгерім Демоқызы"
+    page.wait_for_url(lambda url: url.endswith("/a/1"))
+    assert page.get_by_role("heading", level=1).inner_text() == "Essay on honest AI use"
+    assert "has not set up this assignment yet" in page.inner_text("main")
 
 
 def test_demo_lms_fits_a_phone(en_page, demo_url):
