@@ -28,7 +28,7 @@ from appeals.models import (
     Commission,
     CommissionMember,
 )
-from appeals.workflow import Event, Party, State, TransitionRefused, transition
+from appeals.workflow import FINAL, Event, Party, State, TransitionRefused, transition
 from attribution.models import Assignment, Submission
 from evidence.flags import flag_items
 from evidence.models import EvidenceItem, Flag
@@ -198,14 +198,16 @@ def respond(session: Session, actor: Actor, case_id: int, *, accept: bool, state
         raise InvalidInput(_("The time to respond ended on %(when)s.", when=_local(session, case.response_due_at)))
     if len(statement) > MAX_TEXT or (not accept and not statement.strip()):
         raise InvalidInput(_("Say why you contest the allegation (at most %(n)d characters).", n=MAX_TEXT))
-    for sha256, name in evidence:
+    moved = _move(session, actor, case, Event.ACCEPT if accept else Event.CONTEST, Party.STUDENT,
+                  expected_version=expected_version, now=now,
+                  changes={"student_response": statement.strip() or None, "responded_at": now},
+                  payload={"accepted": accept, "evidence": [s for s, _n in evidence]})
+    for sha256, name in evidence:  # only once the step itself was accepted
         session.add(CaseStatement(case_id=case.id, text=statement.strip() or "-", sha256=sha256, name=name, at=now))
     if statement.strip() and not evidence:
         session.add(CaseStatement(case_id=case.id, text=statement.strip(), at=now))
-    return _move(session, actor, case, Event.ACCEPT if accept else Event.CONTEST, Party.STUDENT,
-                 expected_version=expected_version, now=now,
-                 changes={"student_response": statement.strip() or None, "responded_at": now},
-                 payload={"accepted": accept, "evidence": [s for s, _n in evidence]})
+    session.flush()
+    return moved
 
 
 def no_response(session: Session, case_id: int, *, now: datetime) -> Case | None:
@@ -414,6 +416,8 @@ def object_to_member(session: Session, actor: Actor, case_id: int, *, member_use
                      now: datetime) -> CaseObjection:
     case = _case(session, case_id)
     _party(session, actor, case, need=Party.STUDENT)
+    if case.state in {s.value for s in FINAL}:
+        raise InvalidInput(_("This case is closed: objections to members are no longer possible."))
     if case.objection_due_at is None or now > case.objection_due_at:
         raise InvalidInput(_("Objections to members can be made only until %(when)s.",
                              when=_local(session, case.objection_due_at) if case.objection_due_at else "—"))
@@ -422,6 +426,11 @@ def object_to_member(session: Session, actor: Actor, case_id: int, *, member_use
         raise NotFound(_("There is no such member in this case."))
     if not grounds.strip() or len(grounds) > MAX_TEXT:
         raise InvalidInput(_("Say why you object to this member."))
+    pending = session.execute(select(CaseObjection.id).where(
+        CaseObjection.case_id == case.id, CaseObjection.member_user_id == member_user_id,
+        CaseObjection.ruling.is_(None))).first()
+    if pending is not None:
+        raise InvalidInput(_("You have already objected to this member; the chair has not ruled yet."))
     row = CaseObjection(case_id=case.id, member_user_id=member_user_id, grounds=grounds.strip(), filed_at=now)
     session.add(row)
     session.flush()

@@ -20,7 +20,7 @@ from sqlalchemy import case as when
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session
 
-from appeals.cases import Tally, prior_cases, tally
+from appeals.cases import Tally, case_for, membership, prior_cases, tally
 from appeals.models import Case, CaseObjection, CaseRecusal, CaseStatement, CaseVote, Commission, CommissionMember
 from appeals.workflow import FINAL, TRANSITIONS, Event, Party, State, allowed_events
 from evidence.flags import draft_requests_of, flag_grounds, recorded_defences
@@ -29,7 +29,7 @@ from evidence.signals import SignalView, signal_views
 from plugin.kernel.audit import AuditEntry
 from plugin.kernel.errors import NotFound
 from plugin.kernel.settings import get_setting
-from plugin.kernel.users import Course, User
+from plugin.kernel.users import Actor, Course, User
 
 PAGE_SIZE = 50
 
@@ -106,9 +106,10 @@ EVENT_TITLES = {
 
 
 def sanction_title(code: str | None, level: int | None) -> str:
+    """The translated title of a catalogue code; an institution's own code is shown as it is."""
     if code in SANCTION_TITLES:
         return str(SANCTION_TITLES[code])
-    return str(code or level or "")
+    return code or ("" if level is None else str(level))
 
 
 def next_parties(state: State | str) -> tuple[Party, ...]:
@@ -238,12 +239,16 @@ def case_queue(session: Session, commission_ids: Sequence[int], filters: QueueFi
     else:
         older = rows[-1].id if rows and more else None
         newer = rows[0].id if rows and older_than is not None else None
-    # The counts: per course (the filter's options), without the course filter itself.
+    # The counts: per course (the filter's options), without the course filter itself. Grouped by
+    # the course id alone, then joined to the few course rows: grouping by title would sort every
+    # case (four times slower at 100,000 cases on PostgreSQL).
+    grouped = (select(Case.course_id.label("course_id"), func.count().label("cases"),  # type: ignore[attr-defined]
+                      func.sum(when((overdue, 1), else_=0)).label("overdue"))
+               .where(*_conditions(commission_ids, filters, now, with_course=False))
+               .group_by(Case.course_id).subquery())
     counted = session.execute(
-        select(Case.course_id, Course.title, func.count(), func.sum(when((overdue, 1), else_=0)))
-        .join(Course, Course.id == Case.course_id)
-        .where(*_conditions(commission_ids, filters, now, with_course=False))
-        .group_by(Case.course_id, Course.title).order_by(Course.title, Case.course_id)).all()
+        select(grouped.c.course_id, Course.title, grouped.c.cases, grouped.c.overdue)
+        .join(Course, Course.id == grouped.c.course_id).order_by(Course.title, Course.id)).all()
     courses = [CourseCount(course_id=r[0], title=r[1], cases=r[2]) for r in counted]
     chosen = [r for r in counted if filters.course_id in (None, r[0])]
     return QueuePage(rows=rows, total=sum(r[2] for r in chosen), overdue=sum(int(r[3] or 0) for r in chosen),
@@ -405,7 +410,7 @@ def _votes(session: Session, case: Case, question: str, *, everyone: bool, me: i
     return list(session.execute(query.order_by(CaseVote.at, CaseVote.id)).scalars())
 
 
-def case_file(session: Session, actor: object, case: Case, me: CommissionMember) -> CaseFile:
+def case_file(session: Session, actor: Actor, case: Case, me: CommissionMember) -> CaseFile:
     """The case file for ``me``, a member of the case's commission (the caller checked it)."""
     commission = session.get(Commission, case.commission_id)
     course = session.get(Course, case.course_id)
@@ -449,18 +454,19 @@ def case_file(session: Session, actor: object, case: Case, me: CommissionMember)
         finding_votes=lines(finding_votes), sanction_votes=lines(sanction_votes),
         finding_tally=tally(session, case, "finding"),
         sanction_tally=tally(session, case, "sanction") if case.finding == "responsible" else None,
-        prior=prior_cases(session, actor, case.id or 0) if state is State.SANCTIONING else None,  # type: ignore[arg-type]
+        prior=prior_cases(session, actor, case.id or 0) if state is State.SANCTIONING else None,
         catalogue=get_setting(session, "sanctions.catalogue"), response=response, history=history,
         forms=forms_for(state, me.role, recused=False,
                         pending_objections=any(o.ruling is None for o in objections)))
 
 
-def member_case(session: Session, case_id: int,
-                memberships: Sequence[CommissionMember]) -> tuple[Case, CommissionMember]:
-    """The case and the person's membership of its commission. ``NotFound`` for a case of
-    another commission, as for one that does not exist (probing ids reveals nothing)."""
-    found = session.get(Case, case_id, populate_existing=True)
-    for member in memberships:
-        if found is not None and member.commission_id == found.commission_id:
-            return found, member
-    raise NotFound(_("There is no such case."))
+def member_case(session: Session, actor: Actor, case_id: int) -> tuple[Case, CommissionMember]:
+    """The case and the person's membership of its commission, through the services' own checks:
+    ``NotFound`` for a case of another commission, as for one that does not exist (probing ids
+    reveals nothing), and for the case's student or teacher, who have pages of their own."""
+    found = case_for(session, actor, case_id)
+    member = membership(session, actor, found.commission_id)
+    if member is None:
+        raise NotFound(_("There is no such case."))
+    session.refresh(found)  # the page shows the case as it is now, after any refused step was rolled back
+    return found, member

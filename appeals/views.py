@@ -230,7 +230,7 @@ ERROR_ANCHORS = {"vote_finding": "vote_finding_responsible", "vote_sanction": "v
 def _case_page(case_id: int, *, errors: dict[str, str] | None = None, values: MultiDict[str, str] | None = None,
                status: int = 200) -> Response:
     session = db()
-    case, me = member_case(session, case_id, g.commission_members)
+    case, me = member_case(session, g.actor, case_id)
     found = case_file(session, g.actor, case, me)
     cal = calendar_of(session)
     anchors = dict(ERROR_ANCHORS)
@@ -263,7 +263,7 @@ def _step(case_id: int, form: str, act: Callable[[Case, int], object], *, done: 
     """Take one step on a case: ``act(case, expected_version)`` calls one service. A refusal
     shows the case page again with the message (nothing changed); a stale page, the 409 page."""
     session = db()
-    case, _me = member_case(session, case_id, g.commission_members)
+    case, _me = member_case(session, g.actor, case_id)
     try:
         act(case, _expected_version())
     except CaseConflict as exc:
@@ -414,7 +414,7 @@ def rule(case_id: int, objection_id: int) -> Response:
 def _unrecused_case(case_id: int) -> Case:
     """A case of the person's commission from which they are not recused (they see its files)."""
     session = db()
-    case, me = member_case(session, case_id, g.commission_members)
+    case, me = member_case(session, g.actor, case_id)
     if me.user_id in recused_users(session, case.id or 0):
         raise NotFound(_("There is no such file."))
     return case

@@ -103,6 +103,8 @@ class Submission(SQLModel, table=True):
     feedback: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     graded_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
     graded_by: str | None = Field(default=None, sa_column=Column(String(200), nullable=True))
+    # The stamped copies are still to be made (background mode); `adal jobs run` makes them.
+    copies_pending: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default="0"))
     # What the LMS gradebook last heard: posted, failed, off (no AGS for this link).
     lms_status: str | None = Field(default=None, sa_column=Column(String(10), nullable=True))
 

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
@@ -340,7 +340,6 @@ class _Prepared:
     name: str
     kind: str
     path: Path
-    copy_of: int | None = None  # index into the prepared originals
 
 
 def _disclosure(assignment: Assignment, data: SubmissionInput) -> Disclosure:
@@ -374,14 +373,16 @@ def submission_gate(session: Session, actor: Actor, assignment: Assignment, now:
 
 def submit_work(session: Session, actor: Actor, assignment_id: int, data: SubmissionInput, uploads: Sequence[Upload],
                 *, drafts: Sequence[Upload] = (), statement_lang: str, now: datetime,
-                limits: Limits | None = None) -> tuple[Submission, bool]:
+                limits: Limits | None = None, copies: str = "inline") -> tuple[Submission, bool]:
     """Record one version of the actor's work with the disclosure; returns (submission, created).
 
     A repeated idempotency key returns the first submission and ``created=False`` (a double click
     or a retried POST). Raises ``NotFound`` outside the course, ``NotPermitted`` when the actor
     may not submit (not a student, assignment not set up, notice not published or not yet
     acknowledged, deadline passed under the refuse policy), ``FieldErrors`` for the form. The
-    files go to the store only after every check passed. Audits ``submission.created``.
+    files go to the store only after every check passed. ``copies`` is ``inline`` (the stamped
+    copies are made now) or ``background`` (marked pending for ``finish_copies``). Audits
+    ``submission.created``.
     """
     assignment = visible_assignment(session, actor, assignment_id)
     if actor.user_id is not None:
@@ -415,65 +416,126 @@ def submit_work(session: Session, actor: Actor, assignment_id: int, data: Submis
             except InvalidInput as exc:
                 raise FieldErrors({"files" if role == "original" else "drafts": str(exc)}) from None
             prepared.append(_Prepared(role, position, safe_name(upload.name), kind, upload.path))
+    version = (session.execute(select(func.max(Submission.version)).where(
+        Submission.assignment_id == assignment.id, Submission.student_id == actor.user_id)).scalar() or 0) + 1
+    due = effective_due(session, assignment, actor.user_id)
+    not_allowed = [rule.code for rule in policy_problems(assignment, disclosure.tasks)]
+    wants_copies = disclosure.ai_used and any(i.role == "original" and i.kind in COPY_KINDS for i in prepared)
+    submission = Submission(
+        assignment_id=assignment.id, student_id=actor.user_id, version=version,
+        idempotency_key=data.idempotency_key, submitted_at=now, late=due is not None and now > due,
+        language=data.language, term=term_of(now, zone), notice_version=current_version(session),
+        ai_used=disclosure.ai_used, tasks=json.dumps(list(disclosure.tasks)),
+        other_text=disclosure.other_text or None, service=disclosure.service or None,
+        model=disclosure.model or None, model_version=disclosure.model_version or None,
+        use_dates=json.dumps([d.isoformat() for d in disclosure.dates]),
+        drafts_url=check_drafts_url(data.drafts_url),
+        use_rows=json.dumps([row.__dict__ for row in disclosure.rows], ensure_ascii=False),
+        checked=disclosure.checked, not_allowed=json.dumps(not_allowed), statement=statement,
+        statement_lang=lang, copies_pending=wants_copies and copies == "background")
+    try:
+        with session.begin_nested():
+            session.add(submission)
+    except IntegrityError:
+        # A parallel request with the same key (a double click) won the race: its submission is the
+        # answer to this one too. Otherwise another window took this version number.
+        winner = session.execute(select(Submission).where(Submission.student_id == actor.user_id,
+                                                          Submission.idempotency_key == data.idempotency_key))
+        first = winner.scalar_one_or_none()
+        if first is not None and first.assignment_id == assignment.id:
+            return first, False
+        raise InvalidInput(_("This work was just submitted from another window. Reload the page.")) from None
+    stored: list[SubmissionFile] = []
+    for item in prepared:
+        with open(item.path, "rb") as handle:
+            blob = runtime.files.put_stream(handle)
+        row = SubmissionFile(submission_id=submission.id, role=item.role, position=item.position, name=item.name,
+                             kind=item.kind, size=blob.size, sha256=blob.sha256)
+        session.add(row)
+        stored.append(row)
+    session.flush()
     notes: list[str] = []
-    with tempfile.TemporaryDirectory(prefix="adal-copy-") as work:
-        if disclosure.ai_used:
-            author = session.get(User, actor.user_id)
-            for index, item in enumerate(list(prepared)):
-                if item.role != "original" or item.kind not in COPY_KINDS:
-                    continue
-                stem = item.name.rsplit(".", 1)[0]
-                dest = Path(work) / f"{index}.{item.kind}"
-                try:
-                    make_disclosed_copy(item.path, dest, disclosure, lang=lang,
-                                        author=author.display_name if author else None,
-                                        drafts_url=check_drafts_url(data.drafts_url), limits=limits)
-                except NoCopyForKind:  # a certified PDF: adding pages would break its certification
-                    continue
-                except StampError as exc:  # damaged, encrypted or hostile: the original is still handed in
-                    notes.append(f"{item.name}: {exc}")
-                    continue
-                prepared.append(_Prepared("copy", item.position, f"{stem}.adal.{item.kind}", item.kind, dest,
-                                          copy_of=index))
-        version = (session.execute(select(func.max(Submission.version)).where(
-            Submission.assignment_id == assignment.id, Submission.student_id == actor.user_id)).scalar() or 0) + 1
-        due = effective_due(session, assignment, actor.user_id)
-        not_allowed = [rule.code for rule in policy_problems(assignment, disclosure.tasks)]
-        submission = Submission(
-            assignment_id=assignment.id, student_id=actor.user_id, version=version,
-            idempotency_key=data.idempotency_key, submitted_at=now, late=due is not None and now > due,
-            language=data.language, term=term_of(now, zone), notice_version=current_version(session),
-            ai_used=disclosure.ai_used, tasks=json.dumps(list(disclosure.tasks)),
-            other_text=disclosure.other_text or None, service=disclosure.service or None,
-            model=disclosure.model or None, model_version=disclosure.model_version or None,
-            use_dates=json.dumps([d.isoformat() for d in disclosure.dates]),
-            drafts_url=check_drafts_url(data.drafts_url),
-            use_rows=json.dumps([row.__dict__ for row in disclosure.rows], ensure_ascii=False),
-            checked=disclosure.checked, not_allowed=json.dumps(not_allowed), statement=statement,
-            statement_lang=lang)
-        try:
-            with session.begin_nested():
-                session.add(submission)
-        except IntegrityError:
-            # The same key from a parallel request won the race, or a version number was taken.
-            session.expunge(submission)
-            raise InvalidInput(_("This work was just submitted from another window. Reload the page.")) from None
-        stored: list[SubmissionFile] = []
-        for item in prepared:
-            with open(item.path, "rb") as handle:
-                blob = runtime.files.put_stream(handle)
-            row = SubmissionFile(submission_id=submission.id, role=item.role, position=item.position, name=item.name,
-                                 kind=item.kind, size=blob.size, sha256=blob.sha256,
-                                 copy_of=stored[item.copy_of].id if item.copy_of is not None else None)
-            session.add(row)
-            session.flush()
-            stored.append(row)
+    if wants_copies and copies == "inline":
+        copies_made, notes = _copy_originals(session, submission, disclosure,
+                                             [(row, item.path) for row, item in zip(stored, prepared, strict=True)
+                                              if row.role == "original"], limits=limits)
+        stored += copies_made
     audit.record(session, actor, "submission.created", now=now, subject=f"submission:{submission.id}",
                  payload={"assignment": assignment.id, "version": version, "late": submission.late,
                           "ai_used": disclosure.ai_used, "tasks": list(disclosure.tasks), "not_allowed": not_allowed,
                           "files": [{"role": f.role, "name": f.name, "sha256": f.sha256} for f in stored],
-                          "copy_problems": notes})
+                          "copy_problems": notes, "copies_pending": submission.copies_pending})
     return submission, True
+
+
+def _copy_originals(session: Session, submission: Submission, disclosure: Disclosure,
+                    originals: Sequence[tuple[SubmissionFile, Path]], *,
+                    limits: Limits) -> tuple[list[SubmissionFile], list[str]]:
+    """The stamped copies (statement appended, C.3 metadata) of the DOCX/PDF/PPTX originals;
+    stores them and adds their rows. A file that cannot be copied (damaged, encrypted,
+    certified) keeps only its original: the reason is returned, the submission stands."""
+    author = session.get(User, submission.student_id)
+    runtime = runtime_of(session)
+    rows: list[SubmissionFile] = []
+    notes: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="adal-copy-") as work:
+        for original, path in originals:
+            if original.kind not in COPY_KINDS:
+                continue
+            dest = Path(work) / f"{original.id}.{original.kind}"
+            try:
+                make_disclosed_copy(path, dest, disclosure, lang=submission.statement_lang,
+                                    author=author.display_name if author else None,
+                                    drafts_url=submission.drafts_url, limits=limits)
+            except NoCopyForKind:  # a certified PDF: adding pages would break its certification
+                continue
+            except StampError as exc:  # damaged, encrypted or hostile: the original is still handed in
+                notes.append(f"{original.name}: {exc}")
+                continue
+            with open(dest, "rb") as handle:
+                blob = runtime.files.put_stream(handle)
+            stem = original.name.rsplit(".", 1)[0]
+            row = SubmissionFile(submission_id=submission.id, role="copy", position=original.position,
+                                 name=f"{stem}.adal.{original.kind}", kind=original.kind, size=blob.size,
+                                 sha256=blob.sha256, copy_of=original.id)
+            session.add(row)
+            rows.append(row)
+    session.flush()
+    return rows, notes
+
+
+def pending_copies(session: Session, limit: int = 100) -> list[int]:
+    """Submissions whose stamped copies are still to be made, oldest first."""
+    return list(session.execute(select(Submission.id).where(Submission.copies_pending.is_(True))
+                                .order_by(Submission.id).limit(limit)).scalars())
+
+
+def finish_copies(session: Session, submission_id: int, *, now: datetime, limits: Limits | None = None) -> bool:
+    """Make the pending copies of one submission (background mode). Claims the work with a
+    compare-and-set, so two runners never copy the same submission; if the process dies before
+    the commit, the claim rolls back with everything else and the copy stays pending. Audits
+    ``submission.copies_made``. Returns whether this call did the work."""
+    claimed = session.execute(update(Submission).where(Submission.id == submission_id,
+                                                       Submission.copies_pending.is_(True))
+                              .values(copies_pending=False).execution_options(synchronize_session=False))
+    if claimed.rowcount != 1:
+        return False
+    submission = session.get(Submission, submission_id, populate_existing=True)
+    assert submission is not None
+    store = runtime_of(session).files
+    originals = [f for f in submission_files(session, submission_id) if f.role == "original"]
+    with tempfile.TemporaryDirectory(prefix="adal-originals-") as folder:
+        pairs = []
+        for index, original in enumerate(originals):
+            path = Path(folder) / str(index) / original.name  # the student's name: messages and checks use it
+            path.parent.mkdir()
+            path.write_bytes(store.read(original.sha256))
+            pairs.append((original, path))
+        rows, notes = _copy_originals(session, submission, disclosure_of(submission), pairs,
+                                      limits=limits or Limits())
+    audit.record(session, "system:jobs", "submission.copies_made", now=now, subject=f"submission:{submission_id}",
+                 payload={"files": [{"name": r.name, "sha256": r.sha256} for r in rows], "copy_problems": notes})
+    return True
 
 
 # -- reading -------------------------------------------------------------------------------------

@@ -177,7 +177,8 @@ def submit(assignment_id: int) -> Response:
             if bad_date and ai_used:
                 raise FieldErrors({"dates": _("Write the dates as calendar dates.")})
             submission, created = submit_work(db(), g.actor, item.id, data, uploads, drafts=drafts,
-                                              statement_lang=_language(), now=now_utc())
+                                              statement_lang=_language(), now=now_utc(),
+                                              copies=current_app.config["ADAL_CONFIG"].copy_mode)
         except FieldErrors as exc:
             return _form(item, gate=None, errors=exc.errors, values=values, status=400)
         except AdalError as exc:

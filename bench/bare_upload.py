@@ -4,7 +4,7 @@ Flask parses the same multipart form Adal gets and each uploaded file is streame
 own ``FileStore`` (hashed, fsynced, linked), with no database, no checks and no copy: what any
 upload costs on this machine before Adal does anything of its own.
 
-    gunicorn -k gthread -w 2 --threads 4 --chdir bench 'bare_upload:create_app()'   # BENCH_STORE=folder
+    gunicorn -k gthread -w 2 --threads 4 --chdir . "bench.bare_upload:create_app()"   # BENCH_STORE=folder
 """
 
 from __future__ import annotations

@@ -11,6 +11,8 @@ latency is taken from the scheduled start (queueing in the generator counts) and
 send. About 5 % of the students send their form twice with the same idempotency key: half as a
 double click (a second POST 0.25 s after the first), half as a retry once the first answered.
 Afterwards the database is counted: every student must have exactly one submission per run.
+Then (``--profile``) a few submissions are made one at a time in this process with the stages of
+a submission timed, to show where the time goes.
 
 Three runs, one after the other on the same servers: the floor; Adal with the disclosure (the
 stamped copy with the statement is made inside the request); Adal with "AI used" unticked (no
@@ -18,10 +20,20 @@ copy: the cost of everything else). Needs PostgreSQL on 127.0.0.1:5432 with trus
 benchmark creates its own database (``--database``, default adal_burst) and drops it at the end.
 """
 
+# ruff: noqa: E402  (the imports follow the sys.path fix below, which must come first)
 from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# Run as a script, this file's folder comes first on sys.path: drop it, so that no benchmark's
+# module name can hide a standard-library module (a bench/queue.py once hid ``queue``).
+BENCH = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != BENCH]
 
 import argparse
 import functools
+import importlib.util
 import io
 import math
 import os
@@ -31,7 +43,6 @@ import shutil
 import signal
 import statistics
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -41,14 +52,23 @@ from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import psycopg
 import requests
-from launch import free_port, process_tree_cpu, wait_up  # bench/ is on sys.path when run as a script
 
-ROOT = Path(__file__).resolve().parent.parent
+
+def _sibling(name: str) -> Any:
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCH / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_launch = _sibling("launch")  # the server helpers of bench/launch.py
+free_port, process_tree_cpu, wait_up = _launch.free_port, _launch.process_tree_cpu, _launch.wait_up
+ROOT = BENCH.parent
 VENV_BIN = Path(sys.executable).parent
 TICKS = os.sysconf("SC_CLK_TCK")
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -196,6 +216,31 @@ def count_submissions(env: dict[str, str], assignment_id: int, students: set[int
     finally:
         runtime.engine.dispose()
     return Counter({student: int(n) for student, n in rows}), int(copies)
+
+
+def wait_for_copies(env: dict[str, str], limit: float = 1800.0) -> float | None:
+    """In background mode: wait until the job runner has made every pending copy; the seconds
+    it took (``None`` when nothing was pending)."""
+    from sqlalchemy import func, select
+
+    from attribution.models import Submission
+    from plugin.app import build_runtime
+    from plugin.config import load_config
+
+    runtime = build_runtime(load_config(env))
+    started, waited = time.monotonic(), False
+    try:
+        while time.monotonic() - started < limit:
+            with runtime.session() as session:
+                pending = session.execute(select(func.count()).select_from(Submission).where(
+                    Submission.copies_pending.is_(True))).scalar_one()
+            if not pending:
+                return time.monotonic() - started if waited else None
+            waited = True
+            time.sleep(1.0)
+        raise SystemExit(f"copies still pending after {limit:.0f} s")
+    finally:
+        runtime.engine.dispose()
 
 
 # -- PostgreSQL's share ----------------------------------------------------------------------------
@@ -502,9 +547,9 @@ def start_servers(env: dict[str, str], store: Path, workers: int, threads: int, 
         # the same gunicorn settings as `adal serve` (plugin/cli.py run_gunicorn)
         subprocess.Popen([str(VENV_BIN / "gunicorn"), "-w", str(workers), "--threads", str(threads), "-k", "gthread",
                           "--timeout", "60", "--graceful-timeout", "10", "-b", f"127.0.0.1:{floor_port}",
-                          "--chdir", str(ROOT / "bench"), "bare_upload:create_app()"],
-                         env={**env, "BENCH_STORE": str(store), "PYTHONPATH": str(ROOT)}, stdout=floor_log,
-                         stderr=subprocess.STDOUT),
+                          # from the project's root, not bench/ (see the sys.path note at the top)
+                          "--chdir", str(ROOT), "bench.bare_upload:create_app()"],
+                         env={**env, "BENCH_STORE": str(store)}, cwd=ROOT, stdout=floor_log, stderr=subprocess.STDOUT),
     ]
     return {"adal": f"http://127.0.0.1:{adal_port}", "floor": f"http://127.0.0.1:{floor_port}"}, procs
 
@@ -522,17 +567,14 @@ def stop(procs: list[subprocess.Popen[bytes]]) -> None:
 
 
 def server_errors(folder: Path) -> str:
-    """How many tracebacks each server logged, and the end of the first one."""
+    """The exceptions each server logged (a traceback's last lines, chained ones included), counted."""
     out = []
     for log in sorted(folder.glob("*.log")):
         text = log.read_text(encoding="utf-8", errors="replace")
-        count = text.count("Traceback (most recent call last)")
-        if count:
-            first = text[text.index("Traceback (most recent call last)"):].splitlines()
-            end = next((i for i, line in enumerate(first[1:], 1) if not line.startswith((" ", "Traceback", "During",
-                                                                                          "The above")) and line), 0)
-            out.append(f"{log.stem}: {count} tracebacks logged; the first ends with:\n  "
-                       + "\n  ".join(first[max(0, end - 6):end + 1]))
+        found = Counter(re.sub(r"0x[0-9a-f]+", "0x…", line)[:160] for line in text.splitlines()
+                        if re.match(r"[A-Za-z_][\w.]*(Error|Exception|Violation)\b", line))
+        if found:
+            out.append(f"{log.stem} logged:\n" + "\n".join(f"  {n}× {line}" for line, n in found.most_common()))
     return "\n".join(out)
 
 
@@ -565,6 +607,9 @@ def main() -> None:
                         help="a database to connect to for CREATE/DROP DATABASE")
     parser.add_argument("--database", default="adal_burst",
                         help="created for the run and dropped after it; must not exist")
+    parser.add_argument("--copy-mode", choices=("inline", "background"), default="background",
+                        help="ADAL_COPY_MODE for the Adal server: the stamped copy in the request, or made after "
+                             "the response by the niced job runner `adal serve` starts (the default)")
     parser.add_argument("--quick", action="store_true", help="a smoke run: 100 students in 20 s")
     parser.add_argument("--profile", type=int, default=20,
                         help="submissions timed stage by stage in this process after the runs (0: none)")
@@ -581,6 +626,7 @@ def main() -> None:
 
     tmp = Path(tempfile.mkdtemp(prefix="adal-burst-"))
     env = {**os.environ, "ADAL_INSTANCE_PATH": str(tmp / "instance"), "ADAL_LANG": "en",
+           "ADAL_COPY_MODE": args.copy_mode,
            "ADAL_DATABASE_URL": f"postgresql+psycopg://postgres@127.0.0.1:5432/{args.database}"}
     for variable in ("ADAL_FILE_STORE_PATH", "ADAL_AUDIT_HEAD_PATH", "ADAL_BASE_URL", "ADAL_REDIS_URL"):
         env.pop(variable, None)
@@ -643,6 +689,9 @@ def main() -> None:
                 run.counted = f"{stored} distinct files stored of {args.students + WARMUP} sent"
             else:
                 ids = {students[n].user_id for n in measured}
+                drained = wait_for_copies(env)
+                if drained is not None:
+                    print(f"  {name}: every pending copy made {drained:.1f} s after the window closed")
                 per_student, copies = count_submissions(env, assignments[name], ids)
                 run.lost = sum(1 for i in ids if per_student[i] == 0)
                 run.duplicated = sum(1 for i in ids if per_student[i] > 1)

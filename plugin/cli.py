@@ -149,7 +149,13 @@ def serve(host: str, port: int, workers: int, threads: int, access_log: bool) ->
     with _app() as app:
         if not _schema_is_current(_runtime(app)):
             raise click.ClickException(_("The database schema is not up to date: run `adal db upgrade` first."))
-    run_gunicorn(f"{host}:{port}", workers=workers, threads=threads, access_log=access_log)
+    runner = _start_job_runner() if load_config().copy_mode == "background" else None
+    try:
+        run_gunicorn(f"{host}:{port}", workers=workers, threads=threads, access_log=access_log)
+    finally:
+        if runner is not None:
+            runner.terminate()
+            runner.wait(timeout=30)
 
 
 def run_gunicorn(bind: str, *, workers: int, threads: int, access_log: bool = False) -> None:
@@ -166,6 +172,49 @@ def run_gunicorn(bind: str, *, workers: int, threads: int, access_log: bool = Fa
             return create_app(load_config())  # in each worker: nothing is built before the fork
 
     _Server().run()
+
+
+@main.group(help="Work done after the response (stamped copies of submissions in background mode).")
+def jobs() -> None:
+    pass
+
+
+@jobs.command("run", help="Make every pending stamped copy; with --watch, keep doing so (adal serve starts this "
+                          "when ADAL_COPY_MODE=background).")
+@click.option("--watch", is_flag=True, help="Keep running, looking for new work every --interval seconds.")
+@click.option("--interval", default=1.0, show_default=True, type=click.FloatRange(0.1, 3600))
+def jobs_run(watch: bool, interval: float) -> None:
+    import time
+
+    from attribution.submissions import finish_copies, pending_copies
+
+    with _app() as app:
+        runtime = _runtime(app)
+        done = 0
+        while True:
+            with runtime.session() as session:
+                waiting = pending_copies(session)
+            for submission_id in waiting:
+                with runtime.session() as session:
+                    if finish_copies(session, submission_id, now=now_utc()):
+                        done += 1
+                    session.commit()
+            if not watch:
+                break
+            if not waiting:
+                time.sleep(interval)
+        click.echo(ngettext("%(num)d submission's copies made.", "%(num)d submissions' copies made.", done))
+
+
+def _start_job_runner() -> Any:
+    """``adal jobs run --watch`` beside the web workers, at a lower CPU priority, so a burst of
+    submissions is answered first and copied right after."""
+    import subprocess
+
+    adal = Path(sys.executable).parent / "adal"  # the console script installed beside this Python
+    # preexec_fn is safe here: no thread has been started in this process yet
+    return subprocess.Popen([str(adal), "jobs", "run", "--watch"],  # noqa: S603  (our own command, fixed arguments)
+                            preexec_fn=lambda: os.nice(10))
 
 
 @main.group("audit", help="The tamper-evident audit log.")

@@ -47,6 +47,16 @@ class Config:
     c2pa_key_path: Path | None = None
     c2pa_trust_anchors_path: Path | None = None
     c2pa_tsa_url: str | None = None
+    # "inline": the stamped copy of a submission is made in the request; "background": after the
+    # response, by `adal jobs run --watch` (which `adal serve` starts beside the web workers).
+    copy_mode: str = "inline"
+
+
+def _choice(env: Mapping[str, str], name: str, options: tuple[str, ...], default: str) -> str:
+    raw = (env.get(name) or default).strip().lower()
+    if raw not in options:
+        raise ConfigError(f"{name} must be one of {', '.join(options)}, got {raw!r}")
+    return raw
 
 
 def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
@@ -168,6 +178,7 @@ def load_config(env: Mapping[str, str] | None = None, **overrides: object) -> Co
         c2pa_key_path=c2pa.key,
         c2pa_trust_anchors_path=c2pa.trust_anchors,
         c2pa_tsa_url=c2pa.tsa_url,
+        copy_mode=_choice(env, "ADAL_COPY_MODE", ("inline", "background"), "inline"),
     )
     if overrides:
         from dataclasses import replace

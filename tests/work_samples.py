@@ -11,9 +11,10 @@ from sqlmodel import Session
 from attribution.models import Assignment
 from attribution.statements import UseRow
 from attribution.submissions import AssignmentSettings, SubmissionInput, configure_assignment
-from plugin.kernel.notices import acknowledge_notice, publish_notice
+from plugin.kernel.notices import acknowledge_notice
 from plugin.kernel.users import Actor, Course, Role, User
 from tests.factories import T0
+from tests.factories_work import publish_test_notice  # noqa: F401  (one notice fixture for all tests)
 
 DEMO_NOTICES = Path(__file__).resolve().parent.parent / "plugin" / "demo" / "notices"
 
@@ -21,12 +22,6 @@ DEMO_NOTICES = Path(__file__).resolve().parent.parent / "plugin" / "demo" / "not
 def notice_text(lang: str = "kk", version: int = 1) -> str:
     text = (DEMO_NOTICES / f"notice.{lang}.toml").read_text(encoding="utf-8")
     return text.replace("version = 1", f"version = {version}", 1)
-
-
-def publish_test_notice(session: Session, version: int = 1, *, now: datetime = T0) -> None:
-    for lang in ("kk", "ru"):
-        publish_notice(session, Actor.system("test"), notice_text(lang, version), lang=lang, require_adapted=True,
-                       now=now)
 
 
 def actor_for(user: User, course: Course, *roles: Role) -> Actor:

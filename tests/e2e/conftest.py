@@ -96,3 +96,15 @@ def demo_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=15)
+
+
+@pytest.fixture
+def platform(app, live_server) -> Iterator[object]:
+    """An independent LTI platform (lti1p3platform) registered in the live Adal."""
+    from tests.lti_flow import register
+    from tests.lti_platform import TestPlatform
+
+    lms = TestPlatform("e2e-lms")
+    with lms.serve(live_server):
+        register(app, lms)
+        yield lms

@@ -8,8 +8,7 @@ the case page at each stage."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 from sqlalchemy import select
@@ -20,37 +19,24 @@ from evidence.flags import GroundInput, attach_evidence, flag_suspicion, refer_f
 from evidence.models import FlagGround, Signal
 from plugin.kernel.clock import now_utc
 from plugin.kernel.users import Role, ensure_user
+from tests.e2e.checks import ARTIFACTS
+from tests.e2e.checks import fits as _fits
+from tests.e2e.checks import serious_violations as _serious
+from tests.e2e.checks import tab_to as _tab_to
 from tests.factories import T0, make_course
 from tests.factories_work import make_assignment, person, publish_test_notice, submit
-from tests.lti_flow import register
 from tests.lti_platform import TestPlatform
 
-ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 SEATS = (("chair-e2e", "Төраға Сынақұлы", "chair"), ("secretary-e2e", "Хатшы Үлгіқызы", "secretary"),
          ("member-e2e-1", "Мүше Бір", "member"), ("member-e2e-2", "Мүше Екі", "member"))
 
 
-@pytest.fixture
-def platform(app, live_server) -> Iterator[TestPlatform]:
-    lms = TestPlatform("commission-lms")
-    with lms.serve(live_server):
-        register(app, lms)
-        yield lms
 
 
-def _serious(page) -> list[str]:
-    """axe-core's serious and critical violations on the page, one line each."""
-    from axe_playwright_python.sync_playwright import Axe
-
-    results = Axe().run(page)
-    return [f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']]}"
-            for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
 
 
-def _fits(page) -> None:
-    exec(open("/tmp/commission_probe.py").read(), globals())
-    print("WIDEST", page.url, page.evaluate(WIDEST))
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), "no sideways scrolling"
+
+
 
 
 def _checked(page) -> None:
@@ -97,7 +83,9 @@ def _member(browser, platform: TestPlatform, subject: str):
     """A phone of one commission member, launched from the LMS as a mentor, on the queue."""
     context = browser.new_context(viewport={"width": 360, "height": 740}, locale="en-GB")
     page = context.new_page()
-    page.goto(platform.base_url + f"/start?role=mentor&user={subject}&locale=en&course=commission-room")
+    name = next(name for seat, name, _role in SEATS if seat == subject)
+    page.goto(platform.base_url + "/start?" + urlencode({"role": "mentor", "user": subject, "name": name,
+                                                           "locale": "en", "course": "commission-room"}))
     page.wait_for_url("**/lti/launch")
     page.get_by_role("link", name="Open the commission's cases").click()
     page.get_by_role("heading", level=1, name="Integrity commission: cases").wait_for()
@@ -137,8 +125,10 @@ def test_a_case_from_a_referred_flag_to_an_issued_decision(browser, app, platfor
     case_id = int(secretary.url.rsplit("/", 1)[-1])
     assert "is open." in secretary.inner_text("main")
     _checked(secretary)
-    # 2. the secretary notifies the student, who accepts (on the student's own pages; a service here)
-    secretary.get_by_role("button", name="Notify the student").click()
+    # 2. the secretary notifies the student by keyboard; the student accepts (on the student's own
+    # pages; a service here)
+    _tab_to(secretary, "notify")
+    secretary.keyboard.press("Enter")
     secretary.wait_for_url(f"**/commission/cases/{case_id}#steps-title")
     assert _case_state(app, case_id) == "notified"
     with app.extensions["adal.runtime"].session() as session:
@@ -170,13 +160,16 @@ def test_a_case_from_a_referred_flag_to_an_issued_decision(browser, app, platfor
         _vote(voter, "The oral questions went unanswered.", cite="Evidence 2: Note, In class she could not explain "
                                                                   "the method of paragraph 2.")
         voter.wait_for_url(f"**/commission/cases/{case_id}#votes-title")
-    assert "3 of the 4 members who may take part have voted; the quorum is 3." in chair.inner_text("main")
+    text = chair.inner_text("main")
+    assert "3 of the 4 members who may take part have voted; the quorum is 3." in text
+    assert "She could not explain her own method." not in text  # another member's reasons, before the finding
 
     # 4. the chair records the finding; the earlier-cases panel appears for the sanction
     chair.get_by_label("The commission's reasons").fill("On the balance of probabilities the essay is not her work.")
     chair.locator("#finding_save").click()
     chair.wait_for_url(f"**/commission/cases/{case_id}#decision-title")
     assert _case_state(app, case_id) == "sanctioning"
+    assert "She could not explain her own method." in chair.inner_text("main")  # every vote, once decided
     panel = chair.locator("#prior-cases")
     assert "Repeat offences make the sanction harsher (S 7.7); the commission decides." in panel.inner_text()
     _checked(chair)

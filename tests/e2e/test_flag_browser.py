@@ -6,41 +6,22 @@ violation)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 from sqlalchemy import select
 
 from evidence.models import EvidenceItem, Flag, Signal
 from plugin.kernel.users import Course
+from tests.e2e.checks import ARTIFACTS
+from tests.e2e.checks import fits as _fits
+from tests.e2e.checks import serious_violations as _serious
 from tests.factories_work import login, make_assignment, person, publish_test_notice, submit
-from tests.lti_flow import register
-from tests.lti_platform import TestPlatform
 
-ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 CAVEAT = "This is a probabilistic signal from an automated detector, not proof."
 
 
-@pytest.fixture
-def platform(app, live_server) -> Iterator[TestPlatform]:
-    lms = TestPlatform("flag-lms")
-    with lms.serve(live_server):
-        register(app, lms)
-        yield lms
 
 
-def _serious(page) -> list[str]:
-    """axe-core's serious and critical violations on the page, one line each."""
-    from axe_playwright_python.sync_playwright import Axe
-
-    results = Axe().run(page)
-    return [f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']]}"
-            for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
 
 
-def _fits(page) -> None:
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), "no sideways scrolling"
 
 
 def test_a_teacher_flags_on_a_detector_score_is_stopped_then_refers_with_own_evidence(en_page, app, platform,

@@ -15,20 +15,14 @@ from sqlalchemy import select
 
 from evidence.models import DraftRequest, DraftUpload
 from plugin.kernel.users import Actor, Course, Role, User
+from tests.e2e.checks import ARTIFACTS
+from tests.e2e.checks import fits as _fits
+from tests.e2e.checks import serious_violations as _serious
 from tests.factories_work import make_assignment, publish_test_notice, submit
-from tests.lti_flow import register
-from tests.lti_platform import TestPlatform
 
-ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 DRAFT = b"Plan of the essay: three parts, then the conclusion.\n"
 
 
-@pytest.fixture
-def platform(app, live_server) -> Iterator[TestPlatform]:
-    lms = TestPlatform("process-lms")
-    with lms.serve(live_server):
-        register(app, lms)
-        yield lms
 
 
 @pytest.fixture
@@ -40,16 +34,8 @@ def phones(browser) -> Iterator[tuple[object, object]]:
         context.close()
 
 
-def _serious(page, context: str | None = None) -> list[str]:
-    from axe_playwright_python.sync_playwright import Axe
-
-    results = Axe().run(page, context)
-    return [f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']]}"
-            for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
 
 
-def _fits(page) -> None:
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), "no sideways scrolling"
 
 
 def test_the_teacher_asks_for_drafts_and_the_student_sends_one(phones, app, platform, live_server, tmp_path):

@@ -15,16 +15,10 @@ from pathlib import Path
 
 from docx import Document
 
-ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
+from tests.e2e.checks import ARTIFACTS
+from tests.e2e.checks import serious_violations as _serious
+
 TITLE = "Эссе: ЖИ және білім"
-
-
-def _serious(page) -> list[str]:
-    from axe_playwright_python.sync_playwright import Axe
-
-    results = Axe().run(page)
-    return [f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']]}"
-            for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
 
 
 def _essay(path: Path) -> bytes:
@@ -110,6 +104,10 @@ def test_a_student_hands_in_work_with_the_disclosure_and_the_teacher_grades_it(e
     tags = json.loads(subprocess.run(["exiftool", "-j", "-G1", str(copy)], capture_output=True, check=True,
                                      text=True).stdout)[0]
     assert tags["XML:AI-Generated"] == "Yes" and tags["XML:Model"] == "GPT-4o"
+
+    # The LMS heard of the submission at once: submitted, waiting for the teacher.
+    page.goto(demo_url + "/demo/gradebook?lang=en")
+    assert "PendingManual" in page.locator("tr", has_text="Айгерім Демоқызы").inner_text()
 
     # The teacher sees it and grades it; the LMS's gradebook gets the grade.
     _open_link(page, demo_url, 1)

@@ -5,50 +5,17 @@ axe-core checks both pages (no serious or critical violation)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
 from attribution.models import Assignment
 from plugin.kernel.users import Course
+from tests.e2e.checks import ARTIFACTS
+from tests.e2e.checks import fits as _fits
+from tests.e2e.checks import serious_violations as _serious
+from tests.e2e.checks import tab_to as _tab_to
 from tests.factories_work import make_assignment, person, publish_test_notice, submit
-from tests.lti_flow import register
-from tests.lti_platform import TestPlatform
-
-ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
-
-
-@pytest.fixture
-def platform(app, live_server) -> Iterator[TestPlatform]:
-    lms = TestPlatform("teacher-lms")
-    with lms.serve(live_server):
-        register(app, lms)
-        yield lms
-
-
-def _serious(page) -> list[str]:
-    """axe-core's serious and critical violations on the page, one line each."""
-    from axe_playwright_python.sync_playwright import Axe
-
-    results = Axe().run(page)
-    return [f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']]}"
-            for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
-
-
-def _tab_to(page, element_id: str, limit: int = 200) -> None:
-    """Press Tab until ``element_id`` has the focus: it is reachable by the keyboard alone."""
-    for _ in range(limit):
-        if page.evaluate("document.activeElement && document.activeElement.id") == element_id:
-            return
-        page.keyboard.press("Tab")
-    raise AssertionError(f"#{element_id} is not reachable with Tab")
-
-
-def _fits(page) -> None:
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), "no sideways scrolling"
 
 
 def test_a_teacher_sets_up_an_assignment_by_keyboard_and_reads_the_table(en_page, app, platform, live_server):

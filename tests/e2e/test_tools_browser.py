@@ -4,21 +4,9 @@ checks it on the inspect page, in Debian's chromium at phone width."""
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
-
-import pytest
 
 from attribution.stamping import inspect_file
-from tests.lti_flow import register
-from tests.lti_platform import TestPlatform
-
-
-@pytest.fixture
-def platform(app, live_server) -> Iterator[TestPlatform]:
-    lms = TestPlatform("tools-lms")
-    with lms.serve(live_server):
-        register(app, lms)
-        yield lms
+from tests.e2e.checks import fits as _fits
 
 
 def _docx(path):
@@ -33,8 +21,6 @@ def _docx(path):
     return path
 
 
-def _fits(page) -> None:
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), "no sideways scrolling"
 
 
 def test_a_teacher_marks_a_file_downloads_it_and_inspects_it(en_page, platform, tmp_path):

@@ -94,3 +94,55 @@ def test_serve_answers_healthz_and_pages_in_three_languages(tmp_path):
         server.wait(timeout=15)
         if server.stderr:
             server.stderr.close()
+
+
+def test_background_copies_are_made_by_the_job_runner_that_serve_starts(tmp_path):
+    """ADAL_COPY_MODE=background: the submission answers without its copy; the niced
+    `adal jobs run --watch` that `adal serve` starts makes it; `adal jobs run` alone finds
+    nothing left to do."""
+    from pathlib import Path as _Path
+
+    from attribution.submissions import Upload, pending_copies, submission_files, submit_work
+    from plugin.app import create_app
+    from plugin.config import load_config
+    from tests.factories import T0, enrol, make_course, make_user
+    from tests.factories_work import publish_test_notice
+    from tests.work_samples import acknowledged, actor_for, disclosure, docx_bytes, make_assignment
+
+    instance = tmp_path / "instance"
+    env = _env(instance, ADAL_COPY_MODE="background")
+    subprocess.run([ADAL, "init"], env=env, capture_output=True, text=True, check=True)
+    app = create_app(load_config({"ADAL_INSTANCE_PATH": str(instance), "ADAL_COPY_MODE": "background"}))
+    runtime = app.extensions["adal.runtime"]
+    work = _Path(tmp_path / "w.docx")
+    work.write_bytes(docx_bytes())
+    with app.app_context(), runtime.session() as session:
+        course, user = make_course(session), make_user(session)
+        enrol(session, user, course)
+        publish_test_notice(session)
+        student = acknowledged(session, actor_for(user, course))
+        assignment = make_assignment(session, course)
+        submission, _ = submit_work(session, student, assignment.id, disclosure(), [Upload("w.docx", work)],
+                                    statement_lang="kk", now=T0, copies="background")
+        submission_id = submission.id
+        session.commit()
+        assert pending_copies(session) == [submission_id]
+    port = _free_port()
+    server = subprocess.Popen([ADAL, "serve", "--port", str(port), "--workers", "1"], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            with runtime.session() as session:
+                if not pending_copies(session):
+                    roles = [f.role for f in submission_files(session, submission_id)]
+                    break
+            assert time.monotonic() < deadline, "the job runner did not make the copy"
+            time.sleep(0.3)
+        assert roles == ["original", "copy"]
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+    again = subprocess.run([ADAL, "jobs", "run"], env=env, capture_output=True, text=True, check=True, timeout=60)
+    assert "0 submissions' copies made." in again.stdout
+    runtime.engine.dispose()

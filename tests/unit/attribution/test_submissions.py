@@ -300,3 +300,41 @@ def test_another_course_or_another_students_work_is_not_found(world, tmp_path):
         submission_for(session, actor_for(stranger, other_course, Role.TEACHER), submission.id)
     teacher = actor_for(make_user(session, "teacher-001", "Бақыт Үлгіұлы"), course, Role.TEACHER)
     assert submission_for(session, teacher, submission.id)[0].id == submission.id
+
+
+# -- background copies -----------------------------------------------------------------------------
+def test_in_background_mode_the_copy_is_made_later_once_and_survives_a_crash(world, tmp_path):
+    from attribution.submissions import finish_copies, pending_copies
+
+    session, _course, _user, student, assignment = world
+    submission, _ = submit_work(session, student, assignment.id, disclosure(),
+                                [_upload(tmp_path, "Эссе.docx", docx_bytes())], statement_lang="kk", now=T0,
+                                copies="background")
+    assert submission.copies_pending
+    assert [f.role for f in submission_files(session, submission.id)] == ["original"]
+    assert pending_copies(session) == [submission.id]
+    # a runner that dies before its commit: the claim goes with it, the copy stays pending
+    with session.begin_nested() as attempt:
+        assert finish_copies(session, submission.id, now=T0)
+        attempt.rollback()
+    assert pending_copies(session) == [submission.id]
+    assert finish_copies(session, submission.id, now=T0)
+    assert not finish_copies(session, submission.id, now=T0)  # a second runner finds nothing to do
+    files = submission_files(session, submission.id)
+    assert [f.role for f in files] == ["original", "copy"] and files[1].name == "Эссе.adal.docx"
+    copy_path = tmp_path / "copy.docx"
+    copy_path.write_bytes(runtime_of(session).files.read(files[1].sha256))
+    from docx import Document
+
+    assert "GenAI ChatGPT пайдаланылды" in "\n".join(p.text for p in Document(str(copy_path)).paragraphs)
+    assert pending_copies(session) == []
+    made = session.execute(select(AuditEntry).where(AuditEntry.action == "submission.copies_made")).scalars().all()
+    assert len(made) == 1
+
+
+def test_no_ai_or_no_copyable_file_leaves_nothing_pending(world, tmp_path):
+    session, _course, _user, student, assignment = world
+    text_only, _ = submit_work(session, student, assignment.id, disclosure("t" * 24),
+                               [_upload(tmp_path, "notes.txt", "Жазбалар".encode())], statement_lang="kk", now=T0,
+                               copies="background")
+    assert not text_only.copies_pending

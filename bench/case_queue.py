@@ -1,7 +1,7 @@
 """Benchmark: the commission's case queue and a case page with 100,000 cases and 1,000,000 audit
 entries on PostgreSQL, through the real Flask app, against a bare route measured in the same run.
 
-    .venv/bin/python bench/queue.py [--cases 100000] [--audit 1000000] [--requests 200] [--keep]
+    .venv/bin/python bench/case_queue.py [--cases 100000] [--audit 1000000] [--requests 200] [--keep]
 
 A database of its own (``adal_queue`` beside ``test``) is created, migrated, seeded with COPY and
 dropped at the end (``--keep`` leaves it for a look with psql). The audit entries are written as
@@ -16,8 +16,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-# Run as a script, this file's folder comes first on sys.path, where its name would hide the
-# standard library's ``queue`` (which psycopg and urllib3 import): put the project there instead.
+# Run as a script, this file's folder comes first on sys.path: put the project there instead, so
+# that the project's packages are found and no file in bench/ can hide a standard-library module.
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 
@@ -25,6 +25,7 @@ import argparse
 import hashlib
 import json
 import random
+import shutil
 import statistics
 import tempfile
 import time
@@ -310,6 +311,7 @@ def main() -> None:
     finally:
         if app is not None:
             app.extensions["adal.runtime"].engine.dispose()
+        shutil.rmtree(tmp, ignore_errors=True)
         if not args.keep:
             with psycopg.connect(args.server, autocommit=True) as admin:
                 admin.execute(f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)')
@@ -368,7 +370,7 @@ def run(app: Any, engine: Any, seeded: Seeded, repeat: int, rng: random.Random) 
         samples = []
         for case_id in sample:
             started = time.perf_counter()
-            found, me = member_case(session, case_id, memberships)
+            found, me = member_case(session, actor, case_id)
             case_file(session, actor, found, me)
             samples.append(time.perf_counter() - started)
             session.expunge_all()
