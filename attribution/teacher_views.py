@@ -5,6 +5,8 @@ Thin views: parse, check the permission predicate, call one service, render. Eve
 teachers of the course only (teaching assistants included): a student gets 403, a teacher of
 another course 404. Anything that talks to the LMS runs after this request's transaction is
 committed (the LMS ports open sessions of their own, which SQLite would make wait for ours).
+A service's refusal (``NotFound``, ``NotPermitted``, ``InvalidInput``) propagates to the app's
+error handler, which renders the translated page and rolls the request back.
 """
 
 from __future__ import annotations
@@ -55,7 +57,6 @@ from attribution.teaching import (
     teacher_submission,
 )
 from plugin.kernel.clock import now_utc
-from plugin.kernel.errors import AdalError
 from plugin.kernel.filestore import BlobNotFound
 from plugin.kernel.settings import DEGREE_LEVELS, get_setting
 from plugin.kernel.users import Role, User
@@ -72,10 +73,6 @@ LEVEL_TITLES = {
     "school": _l("School"),
     "college": _l("College (TVET)"),
 }
-
-
-def _refused(exc: AdalError) -> Response:
-    return error_response(exc.status, str(exc))
 
 
 def _zone() -> str:
@@ -149,10 +146,7 @@ def _setup_page(assignment: Assignment, values: dict[str, str], errors: dict[str
 @require_roles(Role.TEACHER)
 def setup(assignment_id: int) -> Response:
     session = db()
-    try:
-        assignment = teacher_assignment(session, g.actor, assignment_id)
-    except AdalError as exc:
-        return _refused(exc)
+    assignment = teacher_assignment(session, g.actor, assignment_id)
     zone = _zone()
     if request.method == "GET":
         return _setup_page(assignment, _values_of(assignment, zone), {})
@@ -165,8 +159,6 @@ def setup(assignment_id: int) -> Response:
         configure_assignment(session, g.actor, assignment.id or 0, settings, now=now_utc())
     except FieldErrors as exc:
         return _setup_page(assignment, values, {**errors, **exc.errors}, status=400)
-    except AdalError as exc:
-        return _refused(exc)
     flash(_("The assignment settings are saved. Students can hand in their work."), FLASH)
     return redirect(url_for("teach.submissions", assignment_id=assignment.id), code=303)
 
@@ -176,10 +168,7 @@ def setup(assignment_id: int) -> Response:
 @require_roles(Role.TEACHER)
 def submissions(assignment_id: int) -> Response:
     session = db()
-    try:
-        assignment = teacher_assignment(session, g.actor, assignment_id)
-    except AdalError as exc:
-        return _refused(exc)
+    assignment = teacher_assignment(session, g.actor, assignment_id)
     filters = Filters.from_args(request.args)
     everyone = submission_rows(session, assignment)
     rows = [row for row in everyone if filters.admits(row)]
@@ -197,10 +186,7 @@ def submissions(assignment_id: int) -> Response:
 @require_roles(Role.TEACHER)
 def submissions_export(assignment_id: int) -> Response:
     session = db()
-    try:
-        assignment = teacher_assignment(session, g.actor, assignment_id)
-    except AdalError as exc:
-        return _refused(exc)
+    assignment = teacher_assignment(session, g.actor, assignment_id)
     rows = submission_rows(session, assignment, Filters.from_args(request.args))
     body = submissions_csv(rows, assignment, _zone())
     response = Response(body.encode("utf-8"), mimetype="text/csv")
@@ -213,10 +199,7 @@ def submissions_export(assignment_id: int) -> Response:
 def _submission_page(submission_id: int, *, errors: dict[str, str] | None = None,
                      values: dict[str, str] | None = None, status: int = 200) -> Response:
     session = db()
-    try:
-        submission, assignment = teacher_submission(session, g.actor, submission_id)
-    except AdalError as exc:
-        return _refused(exc)
+    submission, assignment = teacher_submission(session, g.actor, submission_id)
     disclosure = disclosure_of(submission)
     versions = student_versions(session, assignment, submission.student_id)
     student = session.get(User, submission.student_id)
@@ -240,10 +223,7 @@ def submission(submission_id: int) -> Response:
 @require_roles(Role.TEACHER)
 def file(submission_id: int, file_id: int) -> Response:
     session = db()
-    try:
-        found, _assignment = teacher_submission(session, g.actor, submission_id)
-    except AdalError as exc:
-        return _refused(exc)
+    found, _assignment = teacher_submission(session, g.actor, submission_id)
     row = session.get(SubmissionFile, file_id)
     if row is None or row.submission_id != found.id:
         return error_response(404)
@@ -279,8 +259,6 @@ def grade(submission_id: int) -> Response:
         grade_submission(db(), g.actor, submission_id, given, values["feedback"], now=now_utc())
     except FieldErrors as exc:
         return _submission_page(submission_id, errors=exc.errors, values=values, status=400)
-    except AdalError as exc:
-        return _refused(exc)
     db().commit()  # the grade stands before the LMS hears of it
     status = push_to_gradebook(runtime(), submission_id, now=now_utc())
     flash(_("The grade is saved.") + " " + _gradebook_message(status), FLASH)
@@ -290,10 +268,7 @@ def grade(submission_id: int) -> Response:
 @bp.post("/s/<int:submission_id>/gradebook")
 @require_roles(Role.TEACHER)
 def resend(submission_id: int) -> Response:
-    try:
-        _found, assignment = teacher_submission(db(), g.actor, submission_id)
-    except AdalError as exc:
-        return _refused(exc)
+    _found, assignment = teacher_submission(db(), g.actor, submission_id)
     db().commit()
     status = push_to_gradebook(runtime(), submission_id, now=now_utc())
     flash(_gradebook_message(status), FLASH)
@@ -307,10 +282,7 @@ def resend(submission_id: int) -> Response:
 @require_roles(Role.TEACHER)
 def reopen(assignment_id: int) -> Response:
     session = db()
-    try:
-        assignment = teacher_assignment(session, g.actor, assignment_id)
-    except AdalError as exc:
-        return _refused(exc)
+    assignment = teacher_assignment(session, g.actor, assignment_id)
     zone = _zone()
     source = request.form if request.method == "POST" else request.args
     values = {key: source.get(key, "") for key in ("student", "due_at", "due_time", "reason")}
@@ -329,8 +301,6 @@ def reopen(assignment_id: int) -> Response:
                                now=now_utc())
         except FieldErrors as exc:
             errors = {**errors, **exc.errors}
-        except AdalError as exc:
-            return _refused(exc)
         else:
             student = session.get(User, student_id)
             flash(_("The assignment is reopened for %(name)s until %(due)s.",
