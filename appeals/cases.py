@@ -28,7 +28,7 @@ from appeals.models import (
     Commission,
     CommissionMember,
 )
-from appeals.workflow import FINAL, Event, Party, State, TransitionRefused, transition
+from appeals.workflow import FINAL, OPEN, Event, Party, State, TransitionRefused, transition
 from attribution.models import Assignment, Submission
 from evidence.flags import flag_items
 from evidence.models import EvidenceItem, Flag
@@ -117,6 +117,18 @@ def _move(session: Session, actor: Actor, case: Case, event: Event, by: Party, *
     audit.record(session, actor, f"case.{event.value}", now=now, subject=f"case:{case.id}",
                  payload={"from": source, "to": target.value, **(payload or {})})
     return case
+
+
+def _hold_state(session: Session, case: Case, states: Sequence[str]) -> None:
+    """Lock the case row while it is in one of ``states`` (an UPDATE that changes nothing takes the
+    row lock on PostgreSQL; SQLite's write lock is already held). A step that changed the state
+    meanwhile, say the chair closing the vote, makes this refuse instead of recording a vote
+    after the fact."""
+    held = session.execute(update(Case).where(Case.id == case.id, Case.state.in_(tuple(states)))
+                           .values(version=Case.version).execution_options(synchronize_session=False))
+    if held.rowcount != 1:
+        raise CaseConflict(_("Someone else changed this case a moment ago. Reload the page to see the change, "
+                             "then try again."))
 
 
 # -- opening --------------------------------------------------------------------------------------------
@@ -260,6 +272,7 @@ def cast_vote(session: Session, actor: Actor, case_id: int, *, question: str, vo
     expected_state = State.DELIBERATION.value if question == "finding" else State.SANCTIONING.value
     if case.state != expected_state:
         raise InvalidInput(_("Votes on this question are not open in the case's present state."))
+    _hold_state(session, case, (expected_state,))
     if not reasons.strip() or len(reasons) > MAX_TEXT:
         raise InvalidInput(_("Give the reasons for your vote."))
     if question == "finding":
@@ -405,6 +418,7 @@ def declare_conflict(session: Session, actor: Actor, case_id: int, *, note: str,
         raise NotFound(_("There is no such case."))
     if member.user_id in recused_users(session, case.id or 0):
         raise InvalidInput(_("You are already recused from this case."))
+    _hold_state(session, case, tuple(state.value for state in OPEN))
     row = CaseRecusal(case_id=case.id, user_id=member.user_id, reason="declared", note=note.strip() or None, at=now)
     session.add(row)
     session.flush()
@@ -446,7 +460,11 @@ def rule_on_objection(session: Session, actor: Actor, objection_id: int, *, upho
         raise NotFound(_("There is no such objection."))
     case = _case(session, objection.case_id)
     _party(session, actor, case, need=Party.CHAIR)
-    if objection.ruling is not None:
+    _hold_state(session, case, tuple(state.value for state in OPEN))
+    held = session.execute(update(CaseObjection).where(CaseObjection.id == objection.id,
+                                                       CaseObjection.ruling.is_(None))
+                           .values(ruling=CaseObjection.ruling).execution_options(synchronize_session=False))
+    if held.rowcount != 1 or session.get(CaseObjection, objection.id, populate_existing=True).ruling is not None:
         raise InvalidInput(_("This objection has already been ruled on."))
     if not reasons.strip():
         raise InvalidInput(_("Give the reasons for the ruling."))

@@ -14,10 +14,12 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlmodel import Field, SQLModel
 
@@ -49,6 +51,9 @@ class CommissionMember(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("commission_id", "user_id"),
         CheckConstraint(_in("role", MEMBER_ROLES), name="role_known"),
+        # one active chair per commission, whatever code writes the rows
+        Index("uq_commission_member_one_chair", "commission_id", unique=True,
+              sqlite_where=text("role = 'chair' AND active"), postgresql_where=text("role = 'chair' AND active")),
     )
 
     id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True))

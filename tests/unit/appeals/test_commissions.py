@@ -164,3 +164,23 @@ def test_listing_orders_roles_and_says_what_is_missing(db_session, commission):
     user_id = listing.seats[2].user.id
     assert seats_of(s, user_id) == [("Басқа комиссия", "chair"), (NAME, "member")]
     assert [found.commission.name for found in list_commissions(s)] == ["Басқа комиссия", NAME]
+
+
+def test_the_database_itself_refuses_a_second_active_chair(db_session):
+    """Whatever code writes the rows: a partial unique index allows one active chair."""
+    from sqlalchemy.exc import IntegrityError
+
+    from tests.factories import T0, make_user
+
+    commission = Commission(name="Сынақ комиссиясы", scope="test", created_at=T0)
+    db_session.add(commission)
+    db_session.flush()
+    first = make_user(db_session, "chair-1", "Бірінші Төраға")
+    second = make_user(db_session, "chair-2", "Екінші Төраға")
+    db_session.add(CommissionMember(commission_id=commission.id, user_id=first.id, role="chair", added_at=T0))
+    db_session.flush()
+    with pytest.raises(IntegrityError), db_session.begin_nested():
+        db_session.add(CommissionMember(commission_id=commission.id, user_id=second.id, role="chair", added_at=T0))
+    db_session.add(CommissionMember(commission_id=commission.id, user_id=second.id, role="chair", active=False,
+                                    added_at=T0))
+    db_session.flush()  # an inactive former chair is history, not a second chair
