@@ -504,6 +504,15 @@ def _copy_originals(session: Session, submission: Submission, disclosure: Disclo
     return rows, notes
 
 
+def originals_without_copy(submission: Submission, files: Sequence[SubmissionFile]) -> list[SubmissionFile]:
+    """Pure: the DOCX/PDF/PPTX originals that got no stamped copy (damaged, encrypted, signed or
+    certified), so the receipt can say so; none while the copies are still pending."""
+    if not submission.ai_used or submission.copies_pending:
+        return []
+    copied = {f.copy_of for f in files if f.role == "copy"}
+    return [f for f in files if f.role == "original" and f.kind in COPY_KINDS and f.id not in copied]
+
+
 def pending_copies(session: Session, limit: int = 100) -> list[int]:
     """Submissions whose stamped copies are still to be made, oldest first."""
     return list(session.execute(select(Submission.id).where(Submission.copies_pending.is_(True))

@@ -36,6 +36,7 @@ from attribution.submissions import (
     disclosure_of,
     effective_due,
     my_submissions,
+    originals_without_copy,
     policy_problems,
     submission_files,
     submission_for,
@@ -197,8 +198,10 @@ def receipt(submission_id: int) -> str:
     disclosure = disclosure_of(submission)
     rules = {rule.code: rule.display for rule in task_rules(item)}
     lang = submission.statement_lang
+    files = submission_files(db(), submission.id)
     return render_template(
-        "attribution/receipt.html", submission=submission, assignment=item, files=submission_files(db(), submission.id),
+        "attribution/receipt.html", submission=submission, assignment=item, files=files,
+        uncopied=originals_without_copy(submission, files),
         disclosure=disclosure, task_names=[submission.other_text if c == OTHER_TASK and submission.other_text
                                            else rules.get(c, str(TASK_TITLES.get(c, c))) for c in disclosure.tasks],
         problems=policy_problems(item, disclosure.tasks), dates=format_dates(disclosure.dates),

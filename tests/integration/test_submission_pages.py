@@ -197,3 +197,25 @@ def test_a_student_cannot_reach_another_students_work_or_another_course(app, cli
 def test_anonymous_visitors_get_nothing(client, world):
     for url in (f"/a/{world['assignment']}", "/course", "/notice", "/s/1"):
         assert client.get(url).status_code == 403
+
+
+def test_a_file_that_cannot_be_copied_is_handed_in_and_the_receipt_says_why_there_is_no_copy(app, client, world):
+    sign_in(app, client, world["student"])
+    _acknowledge(client)
+    damaged = b"%PDF-1.7\n" + b"\x00not really a pdf body\n" * 20  # a PDF header, then nothing a reader can parse
+    response = client.post(f"/a/{world['assignment']}/submit",
+                           data=_form(client, world["assignment"], files=(io.BytesIO(damaged), "essay.pdf")),
+                           content_type="multipart/form-data")
+    assert response.status_code == 303
+    receipt = client.get(response.headers["Location"]).text
+    assert "could not add your statement to a copy of essay.pdf" in receipt
+    assert hashlib.sha256(damaged).hexdigest() in receipt
+    assert len(re.findall(r'href="(/s/\d+/files/\d+)"', receipt)) == 1  # the original only
+
+
+def test_a_normal_copy_has_no_such_warning(app, client, world):
+    sign_in(app, client, world["student"])
+    _acknowledge(client)
+    response = client.post(f"/a/{world['assignment']}/submit", data=_form(client, world["assignment"]),
+                           content_type="multipart/form-data")
+    assert "could not add your statement" not in client.get(response.headers["Location"]).text
