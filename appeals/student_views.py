@@ -17,11 +17,10 @@ import hashlib
 import tempfile
 from dataclasses import dataclass
 from datetime import datetime
-from io import BytesIO
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Response, flash, g, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, Response, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -49,10 +48,9 @@ from evidence.process import CONCLUSION_TITLES, draft_uploads
 from evidence.signals import CAVEAT, signal_views
 from plugin.kernel.clock import now_utc
 from plugin.kernel.errors import InvalidInput, NotFound
-from plugin.kernel.filestore import BlobNotFound, CorruptBlob
 from plugin.kernel.settings import get_setting
 from plugin.kernel.users import Role, User
-from plugin.kernel.web import current_actor, db, error_response, local_time, require_roles, runtime
+from plugin.kernel.web import current_actor, db, error_response, local_time, require_roles, runtime, send_stored_file
 
 bp = Blueprint("cases", __name__, template_folder="templates")
 FLASH = "case"
@@ -287,15 +285,7 @@ def _evidence_item_file(case: Case, item_id: int) -> tuple[str, str]:
 
 
 def _download(sha256: str, name: str) -> Response:
-    try:
-        data = runtime().files.read(sha256)
-    except (BlobNotFound, CorruptBlob):
-        return error_response(404, _("This file is no longer kept (its retention period may have ended)."))
-    # Opaque bytes, always a download: a file must never run as a page in Adal's origin.
-    response = send_file(BytesIO(data), mimetype="application/octet-stream", as_attachment=True,
-                         download_name=name, etag=False, max_age=0)
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return send_stored_file(sha256, name)
 
 
 @bp.get("/cases/<int:case_id>/evidence/<int:item_id>")

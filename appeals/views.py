@@ -17,10 +17,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, time
 from functools import wraps
-from io import BytesIO
 from typing import Any, TypeVar
 
-from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
@@ -72,10 +71,9 @@ from evidence.flags import flag_items
 from evidence.models import Flag, Signal
 from plugin.kernel.clock import now_utc
 from plugin.kernel.errors import InvalidInput, NotFound, NotPermitted
-from plugin.kernel.filestore import BlobNotFound, CorruptBlob
 from plugin.kernel.settings import get_setting
 from plugin.kernel.users import Course, Role
-from plugin.kernel.web import current_actor, db, runtime
+from plugin.kernel.web import current_actor, db, send_stored_file
 
 bp = Blueprint("commission", __name__, template_folder="templates", url_prefix="/commission")
 FLASH = "commission"
@@ -421,15 +419,7 @@ def _unrecused_case(case_id: int) -> Case:
 
 
 def _download(sha256: str | None, name: str | None) -> Response:
-    try:
-        data = runtime().files.read(sha256 or "")
-    except (BlobNotFound, CorruptBlob):
-        raise NotFound(_("This file is no longer kept (its retention period may have ended).")) from None
-    # Opaque bytes, always a download: never rendered in Adal's origin.
-    response = send_file(BytesIO(data), mimetype="application/octet-stream", as_attachment=True,
-                         download_name=name or "file", etag=False, max_age=0)
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return send_stored_file(sha256, name)
 
 
 @bp.get("/cases/<int:case_id>/evidence/<int:item_id>")

@@ -12,10 +12,9 @@ error handler, which renders the translated page and rolls the request back.
 from __future__ import annotations
 
 import logging
-from io import BytesIO
 from typing import Any
 
-from flask import Blueprint, Response, flash, g, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, Response, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -57,10 +56,9 @@ from attribution.teaching import (
     teacher_submission,
 )
 from plugin.kernel.clock import now_utc
-from plugin.kernel.filestore import BlobNotFound
 from plugin.kernel.settings import DEGREE_LEVELS, get_setting
 from plugin.kernel.users import Role, User
-from plugin.kernel.web import db, error_response, require_roles, runtime
+from plugin.kernel.web import db, error_response, require_roles, runtime, send_stored_file
 
 log = logging.getLogger("adal.teach")
 bp = Blueprint("teach", __name__, template_folder="templates")
@@ -227,16 +225,7 @@ def file(submission_id: int, file_id: int) -> Response:
     row = session.get(SubmissionFile, file_id)
     if row is None or row.submission_id != found.id:
         return error_response(404)
-    try:
-        data = runtime().files.read(row.sha256)  # checked against its hash on the way out
-    except BlobNotFound:
-        log.error("submission %s: file %s (%s) is missing from the store", found.id, row.id, row.sha256)
-        return error_response(404, _("This file is no longer kept (its retention period may have ended)."))
-    # Always a download of opaque bytes: a student's HTML or SVG must never run in Adal's origin.
-    response = send_file(BytesIO(data), mimetype="application/octet-stream", as_attachment=True,
-                         download_name=row.name, etag=False, max_age=0)
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return send_stored_file(row.sha256, row.name)
 
 
 def _gradebook_message(status: str) -> str:

@@ -7,7 +7,7 @@ import secrets
 import tempfile
 from datetime import date
 from pathlib import Path
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, abort, current_app, g, redirect, render_template, request, url_for
@@ -58,7 +58,7 @@ from plugin.kernel.notices import (
 )
 from plugin.kernel.settings import get_setting
 from plugin.kernel.users import Role
-from plugin.kernel.web import db, error_response, require_roles, runtime
+from plugin.kernel.web import db, error_response, require_roles, runtime, send_stored_file
 
 bp = Blueprint("work", __name__, template_folder="templates")
 
@@ -237,11 +237,7 @@ def file(submission_id: int, file_id: int) -> Response:
     row = db().get(SubmissionFile, file_id)
     if row is None or row.submission_id != submission.id:
         raise NotFound()
-    response = Response(runtime().files.read(row.sha256), mimetype="application/octet-stream")
-    ascii_name = row.name.encode("ascii", "replace").decode().replace('"', "_").replace("?", "_")
-    response.headers["Content-Disposition"] = (f"attachment; filename=\"{ascii_name}\"; "
-                                               f"filename*=UTF-8''{quote(row.name)}")
-    return response
+    return send_stored_file(row.sha256, row.name)
 
 
 @bp.route("/notice", methods=["GET", "POST"])

@@ -17,11 +17,10 @@ import hashlib
 import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime, time
-from io import BytesIO
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Response, flash, g, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, Response, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.datastructures import FileStorage
 
@@ -71,10 +70,9 @@ from evidence.signals import (
 from evidence.vendors import MAX_REPORT_BYTES, VENDORS, VendorFormatError
 from plugin.kernel.clock import now_utc
 from plugin.kernel.errors import AdalError, InvalidInput, NotFound, NotPermitted
-from plugin.kernel.filestore import BlobNotFound, CorruptBlob
 from plugin.kernel.settings import get_setting
 from plugin.kernel.users import Actor, Role, User
-from plugin.kernel.web import db, error_response, local_time, require_roles, runtime
+from plugin.kernel.web import db, error_response, local_time, require_roles, runtime, send_stored_file
 
 bp = Blueprint("flags", __name__, template_folder="templates")
 FLASH = "teach"  # the teacher's pages show this category (attribution/teach_fields.html: flashes)
@@ -516,15 +514,7 @@ def _save_evidence_file(storage: FileStorage | None, folder: Path) -> tuple[tupl
 @require_roles(Role.TEACHER)
 def evidence_download(flag_id: int, item_id: int) -> Response:
     item = evidence_file(db(), g.actor, flag_id, item_id)
-    try:
-        data = runtime().files.read(item.sha256 or "")
-    except (BlobNotFound, CorruptBlob):
-        return error_response(404, _("This file is no longer kept (its retention period may have ended)."))
-    # A download of opaque bytes, never rendered in Adal's origin.
-    response = send_file(BytesIO(data), mimetype="application/octet-stream", as_attachment=True,
-                         download_name=item.name or "evidence", etag=False, max_age=0)
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return send_stored_file(item.sha256, item.name or "evidence")
 
 
 @bp.post("/flags/<int:flag_id>/refer")

@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import tempfile
 from datetime import time, timedelta
-from io import BytesIO
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Response, flash, g, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, Response, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from attribution.filetypes import ACCEPT_ATTRIBUTE
@@ -48,10 +47,9 @@ from evidence.process import (
 )
 from plugin.kernel.clock import now_utc
 from plugin.kernel.errors import AdalError, InvalidInput, NotPermitted
-from plugin.kernel.filestore import BlobNotFound
 from plugin.kernel.settings import get_setting
 from plugin.kernel.users import Role, User
-from plugin.kernel.web import current_actor, db, error_response, require_roles, runtime
+from plugin.kernel.web import current_actor, db, require_roles, send_stored_file
 
 bp = Blueprint("process", __name__, template_folder="templates")
 TEACHER_FLASH = "teach"  # shown by the teacher's submission page
@@ -272,13 +270,5 @@ def answer_drafts_page(request_id: int) -> Response:
 @require_roles(Role.STUDENT, Role.TEACHER)
 def draft_file(request_id: int, upload_id: int) -> Response:
     upload = visible_draft_upload(db(), g.actor, request_id, upload_id)
-    try:
-        data = runtime().files.read(upload.sha256)
-    except BlobNotFound:
-        return error_response(404, _("This file is no longer kept (its retention period may have ended)."))
-    # Always a download of opaque bytes: a student's HTML or SVG must never run in Adal's origin.
-    response = send_file(BytesIO(data), mimetype="application/octet-stream", as_attachment=True,
-                         download_name=upload.name, etag=False, max_age=0)
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return send_stored_file(upload.sha256, upload.name)
 

@@ -7,15 +7,12 @@ been referred to the commission. Anyone else gets 404, whether or not the signal
 
 from __future__ import annotations
 
-from io import BytesIO
-
-from flask import Blueprint, Response, g, render_template, send_file
+from flask import Blueprint, Response, g, render_template
 
 from evidence.signals import CAVEAT, explain_signal, visible_signal
 from plugin.kernel.errors import NotFound
-from plugin.kernel.filestore import BlobNotFound, CorruptBlob
 from plugin.kernel.users import Role
-from plugin.kernel.web import db, require_roles, runtime
+from plugin.kernel.web import db, require_roles, send_stored_file
 
 bp = Blueprint("signals", __name__, template_folder="templates")
 
@@ -35,10 +32,4 @@ def report(signal_id: int) -> Response:
     signal, _submission, _assignment = visible_signal(db(), g.actor, signal_id)
     if not signal.report_sha256:
         raise NotFound()
-    try:
-        data = runtime().files.read(signal.report_sha256)
-    except (BlobNotFound, CorruptBlob):
-        raise NotFound() from None
-    # Always a download, never rendered: the vendor's file is not ours to trust.
-    return send_file(BytesIO(data), mimetype="application/octet-stream", as_attachment=True,
-                     download_name=signal.report_name or "report.json")
+    return send_stored_file(signal.report_sha256, signal.report_name or "report.json")

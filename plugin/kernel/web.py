@@ -176,6 +176,27 @@ def _handle_unexpected(exc: Exception) -> Response:
     return error_response(500)
 
 
+def send_stored_file(sha256: str | None, name: str | None) -> Response:
+    """A file from the store as a download: opaque bytes with the name it was handed in under,
+    never rendered (a student's HTML or SVG must not run in Adal's origin), never cached. A file
+    the store no longer has (retention) or that fails its hash check is a translated 404."""
+    from io import BytesIO
+
+    from flask import send_file
+
+    from plugin.kernel.filestore import BlobNotFound, CorruptBlob
+
+    try:
+        data = runtime().files.read(sha256 or "")
+    except (BlobNotFound, CorruptBlob):
+        log.error("stored file %s could not be read [%s]", sha256, correlation_id())
+        return error_response(404, _("This file is no longer kept (its retention period may have ended)."))
+    response = send_file(BytesIO(data), mimetype="application/octet-stream", as_attachment=True,
+                         download_name=name or "file", etag=False, max_age=0)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
 def institution_zone() -> ZoneInfo:
     """The institution's time zone (a setting), read once per request."""
     if "institution_zone" not in g:
