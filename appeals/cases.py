@@ -133,9 +133,17 @@ def _hold_state(session: Session, case: Case, states: Sequence[str]) -> None:
 
 # -- opening --------------------------------------------------------------------------------------------
 def _next_number(session: Session, now: datetime) -> str:
+    # The highest number of the year + 1, not the count: retention deletes old cases, and a count
+    # would then hand out a number already taken.
+    # Numbers are zero-padded to 4 digits and grow longer past 9999: the longest, then the greatest.
     year = now.year
-    count = session.execute(select(func.count()).select_from(Case).where(Case.number.like(f"{year}-%"))).scalar_one()
-    return f"{year}-{count + 1:04d}"
+    of_year = Case.number.like(f"{year}-%")
+    longest = session.execute(select(func.max(func.length(Case.number))).where(of_year)).scalar_one()
+    if longest is None:
+        return f"{year}-0001"
+    last = session.execute(select(func.max(Case.number)).where(of_year, func.length(Case.number) == longest)
+                           ).scalar_one()
+    return f"{year}-{int(last.split('-', 1)[1]) + 1:04d}"
 
 
 def open_case(session: Session, actor: Actor, flag_id: int, *, commission_id: int, allegation: str, rule: str,
@@ -353,9 +361,16 @@ def record_finding(session: Session, actor: Actor, case_id: int, *, reasons: str
         finding, event = "not_responsible", Event.FIND_NOT_RESPONSIBLE
     else:
         raise InvalidInput(_("There is no majority: vote again after discussion."))
-    return _move(session, actor, case, event, Party.PANEL, expected_version=expected_version, now=now,
-                 changes={"finding": finding, "reasons": reasons.strip(), "decided_at": now},
-                 payload={"finding": finding, "votes": result.counts})
+    changes: dict[str, object] = {"finding": finding, "reasons": reasons.strip(), "decided_at": now}
+    if event is Event.FIND_NOT_RESPONSIBLE:
+        changes["final_at"] = now  # nothing to appeal against: final at once, with no sanction
+    moved = _move(session, actor, case, event, Party.PANEL, expected_version=expected_version, now=now,
+                  changes=changes, payload={"finding": finding, "votes": result.counts})
+    if event is Event.FIND_NOT_RESPONSIBLE:
+        from appeals.documents import write_decision
+
+        write_decision(session, moved, "decision", now=now)
+    return moved
 
 
 def prior_cases(session: Session, actor: Actor, case_id: int) -> list[Case]:
@@ -365,10 +380,14 @@ def prior_cases(session: Session, actor: Actor, case_id: int) -> list[Case]:
     _party(session, actor, case, need=Party.PANEL)
     if case.state != State.SANCTIONING.value:
         raise NotPermitted(_("Earlier cases are shown only when the sanction is being decided."))
-    return list(session.execute(select(Case).where(Case.student_id == case.student_id, Case.id != case.id,
-                                                   Case.finding == "responsible",
-                                                   Case.state.in_((State.DECIDED.value, State.ISSUED.value)))
-                                .order_by(Case.decided_at)).scalars())
+    sanctioned = (State.DECIDED, State.ISSUED, State.APPEALED, State.APPEAL_REVIEW, State.CLOSED,
+                  State.APPEAL_DECIDED)
+    rows = session.execute(select(Case).where(Case.student_id == case.student_id, Case.id != case.id,
+                                              Case.finding == "responsible",
+                                              Case.state.in_(tuple(s.value for s in sanctioned)))
+                           .order_by(Case.decided_at)).scalars()
+    # a decision overturned on appeal is no earlier offence
+    return [row for row in rows if not (row.state == State.APPEAL_DECIDED.value and row.final_sanction_level is None)]
 
 
 def record_sanction(session: Session, actor: Actor, case_id: int, *, reasons: str, expected_version: int,
@@ -394,10 +413,18 @@ def record_sanction(session: Session, actor: Actor, case_id: int, *, reasons: st
 
 
 def issue_decision(session: Session, actor: Actor, case_id: int, *, expected_version: int, now: datetime) -> Case:
+    """Issue the decision to the student: the appeal window opens (``appeal.window_working_days``,
+    10 by default) and the written decision is made and kept. The sanction takes no effect yet:
+    only once the window has passed without an appeal, or the appeal is decided."""
     case = _case(session, case_id)
     _party(session, actor, case, need=Party.SECRETARY)
-    return _move(session, actor, case, Event.ISSUE, Party.SECRETARY, expected_version=expected_version, now=now,
-                 changes={"issued_at": now})
+    due = calendar_of(session).deadline(now, get_setting(session, "appeal.window_working_days"))
+    moved = _move(session, actor, case, Event.ISSUE, Party.SECRETARY, expected_version=expected_version, now=now,
+                  changes={"issued_at": now, "appeal_due_at": due}, payload={"appeal_due_at": due.isoformat()})
+    from appeals.documents import write_decision
+
+    write_decision(session, moved, "decision", now=now)
+    return moved
 
 
 def withdraw_case(session: Session, actor: Actor, case_id: int, *, note: str, expected_version: int,

@@ -20,8 +20,20 @@ from sqlalchemy import case as when
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session
 
+from appeals.appeal import appeal_of, appeal_tally, panel_candidates, panel_of
 from appeals.cases import Tally, case_for, membership, prior_cases, tally
-from appeals.models import Case, CaseObjection, CaseRecusal, CaseStatement, CaseVote, Commission, CommissionMember
+from appeals.models import (
+    Appeal,
+    Case,
+    CaseEffect,
+    CaseObjection,
+    CaseRecusal,
+    CaseStatement,
+    CaseVote,
+    Commission,
+    CommissionMember,
+    DecisionDocument,
+)
 from appeals.workflow import FINAL, TRANSITIONS, Event, Party, State, allowed_events
 from evidence.flags import draft_requests_of, flag_grounds, recorded_defences
 from evidence.models import DraftRequest, EvidenceItem, Flag, FlagGround, OralDefence, Signal
@@ -43,7 +55,11 @@ STATE_TITLES = {
     State.DELIBERATION: _l("Deliberation: the members vote"),
     State.SANCTIONING: _l("Found responsible: deciding the sanction"),
     State.DECIDED: _l("Decided: not yet issued"),
-    State.ISSUED: _l("Decision issued"),
+    State.ISSUED: _l("Decision issued: the appeal window is open"),
+    State.APPEALED: _l("Appealed: the appeal panel is to be convened"),
+    State.APPEAL_REVIEW: _l("Appeal: the panel re-examines the case"),
+    State.CLOSED: _l("Final: no appeal was made"),
+    State.APPEAL_DECIDED: _l("Final: the appeal is decided"),
     State.NOT_RESPONSIBLE: _l("Found not responsible: closed"),
     State.WITHDRAWN: _l("Withdrawn"),
 }
@@ -60,7 +76,29 @@ RECUSAL_TITLES = {
     "declared": _l("declared a conflict of interest"),
     "objection": _l("the student's objection was upheld"),
 }
-VOTE_TITLES = {"responsible": _l("Responsible"), "not_responsible": _l("Not responsible"), "abstain": _l("Abstain")}
+VOTE_TITLES = {"responsible": _l("Responsible"), "not_responsible": _l("Not responsible"), "abstain": _l("Abstain"),
+               "upheld": _l("Uphold the decision"), "modified": _l("Lower the sanction"),
+               "overturned": _l("Overturn the decision")}
+APPEAL_GROUND_TITLES = {
+    "procedure": _l("A procedural irregularity"),
+    "new_evidence": _l("New evidence"),
+    "bias": _l("Bias of a member"),
+    "disproportionate": _l("The sanction is disproportionate"),
+}
+APPEAL_OUTCOME_TITLES = {"upheld": _l("Upheld: the first decision stands"),
+                         "modified": _l("Modified: the sanction is lowered"),
+                         "overturned": _l("Overturned: the first decision is set aside")}
+EFFECT_TITLES = {
+    "warning": _l("A warning is on record"),
+    "reopen": _l("The assignment is reopened for the student with a new due date"),
+    "deduction": _l("Points are deducted from the grade posted to the LMS"),
+    "zero_grade": _l("A zero is posted to the LMS gradebook"),
+    "referral": _l("Referred to the institution's disciplinary procedure"),
+}
+DOCUMENT_TITLES = {"decision": _l("The commission's decision"), "appeal": _l("The decision on the appeal")}
+LMS_STATUS_TITLES = {"pending": _l("waiting to be sent"), "posted": _l("sent to the LMS"),
+                     "failed": _l("the LMS did not accept it: send again"),
+                     "off": _l("this link has no gradebook column")}
 FINDING_TITLES = {"responsible": _l("Responsible"), "not_responsible": _l("Not responsible")}
 #: The S 7.7 catalogue's codes; an institution that renames a level keeps its own code (shown as is).
 SANCTION_TITLES = {
@@ -102,6 +140,13 @@ EVENT_TITLES = {
     "case.recusal": _l("A member declared a conflict of interest"),
     "case.objection": _l("The student objected to a member"),
     "case.objection_ruled": _l("The chair ruled on an objection"),
+    "case.appeal": _l("The student appealed"),
+    "case.withdraw_appeal": _l("The student withdrew the appeal"),
+    "case.window_closed": _l("The appeal window closed: the decision is final"),
+    "case.convene_panel": _l("Appeal panel convened"),
+    "case.decide_appeal": _l("Appeal decided"),
+    "case.effects": _l("The final decision took effect"),
+    "case.decision_written": _l("Written decision kept on file"),
 }
 
 
@@ -118,7 +163,7 @@ def next_parties(state: State | str) -> tuple[Party, ...]:
     state = State(state)
     found: list[Party] = []
     for move in TRANSITIONS:
-        if move.source != state or move.event is Event.WITHDRAW:
+        if move.source != state or move.event in (Event.WITHDRAW, Event.WITHDRAW_APPEAL):
             continue
         for party in (Party.STUDENT, Party.SECRETARY, Party.PANEL, Party.CHAIR):
             if party in move.by and party not in found:
@@ -358,6 +403,14 @@ class CaseFile:
     finding_tally: Tally | None = None
     sanction_tally: Tally | None = None
     prior: list[Case] | None = None  # only at the sanction stage
+    appeal: Appeal | None = None
+    appeal_grounds: list[str] = field(default_factory=list)
+    panel: list[int] = field(default_factory=list)  # the appeal panel, once convened
+    panel_candidates: list[int] = field(default_factory=list)  # who may be drawn (before convening)
+    appeal_votes: list[VoteLine] = field(default_factory=list)  # all once decided, else mine
+    appeal_tally: Tally | None = None
+    effects: list[CaseEffect] = field(default_factory=list)
+    documents: list[DecisionDocument] = field(default_factory=list)
     response: str | None = None  # "accept", "contest" or "no_response", once there is one
     history: list[HistoryLine] = field(default_factory=list)
     catalogue: list[dict[str, object]] = field(default_factory=list)
@@ -373,7 +426,8 @@ class CaseFile:
         return self.case.sanction_level is not None
 
 
-def forms_for(state: State | str, role: str, *, recused: bool, pending_objections: bool) -> frozenset[str]:
+def forms_for(state: State | str, role: str, *, recused: bool, pending_objections: bool, on_panel: bool = False,
+              presiding: bool = False) -> frozenset[str]:
     """The forms a member in ``role`` gets in ``state``: what the transition table allows their part
     (a chair may also act as the secretary, as the services allow), plus declaring a conflict and,
     for the chair, ruling on objections while the case is open."""
@@ -385,8 +439,10 @@ def forms_for(state: State | str, role: str, *, recused: bool, pending_objection
         {Party.CHAIR} if role == "chair" else set())
     events = {event for part in parts for event in allowed_events(state, part)}
     by_event = {Event.NOTIFY: "notify", Event.SCHEDULE_HEARING: "hearing", Event.DELIBERATE: "deliberate",
-                Event.ISSUE: "issue", Event.WITHDRAW: "withdraw"}
+                Event.ISSUE: "issue", Event.WITHDRAW: "withdraw", Event.CONVENE_PANEL: "convene"}
     forms |= {name for event, name in by_event.items() if event in events}
+    if Event.DECIDE_APPEAL in events and on_panel:  # the appeal's votes are the panel's alone
+        forms |= {"vote_appeal"} | ({"decide_appeal"} if presiding else set())
     if Event.FIND_RESPONSIBLE in events:
         forms |= {"vote_finding"} | ({"finding"} if role == "chair" else set())
     if Event.SET_SANCTION in events:
@@ -431,9 +487,15 @@ def case_file(session: Session, actor: Actor, case: Case, me: CommissionMember) 
                                       .order_by(CaseObjection.filed_at, CaseObjection.id)).scalars())
     finding_votes = _votes(session, case, "finding", everyone=case.finding is not None, me=me.user_id)
     sanction_votes = _votes(session, case, "sanction", everyone=case.sanction_level is not None, me=me.user_id)
+    appeal = appeal_of(session, case)
+    panel = sorted(panel_of(session, appeal, case)) if appeal is not None else []
+    candidates = ([m.user_id for m in panel_candidates(session, case)]
+                  if appeal is not None and appeal.convened_at is None else [])
+    appeal_votes = _votes(session, case, "appeal", everyone=appeal is not None and appeal.outcome is not None,
+                          me=me.user_id)
     names = _names(session, [case.student_id, *(m.user_id for m in members), *(r.user_id for r in recusals),
-                             *(o.member_user_id for o in objections),
-                             *(v.user_id for v in (*finding_votes, *sanction_votes))])
+                             *(o.member_user_id for o in objections), *panel, *candidates,
+                             *(v.user_id for v in (*finding_votes, *sanction_votes, *appeal_votes))])
     by_user = {r.user_id: r for r in recusals}
     statements = list(session.execute(select(CaseStatement).where(CaseStatement.case_id == case.id)
                                       .order_by(CaseStatement.at, CaseStatement.id)).scalars())
@@ -456,8 +518,17 @@ def case_file(session: Session, actor: Actor, case: Case, me: CommissionMember) 
         sanction_tally=tally(session, case, "sanction") if case.finding == "responsible" else None,
         prior=prior_cases(session, actor, case.id or 0) if state is State.SANCTIONING else None,
         catalogue=get_setting(session, "sanctions.catalogue"), response=response, history=history,
+        appeal=appeal, appeal_grounds=json.loads(appeal.grounds) if appeal is not None else [], panel=panel,
+        panel_candidates=candidates, appeal_votes=lines(appeal_votes),
+        appeal_tally=appeal_tally(session, case, appeal) if appeal is not None and appeal.convened_at else None,
+        effects=list(session.execute(select(CaseEffect).where(CaseEffect.case_id == case.id)
+                                     .order_by(CaseEffect.id)).scalars()),
+        documents=list(session.execute(select(DecisionDocument).where(DecisionDocument.case_id == case.id)
+                                       .order_by(DecisionDocument.id)).scalars()),
         forms=forms_for(state, me.role, recused=False,
-                        pending_objections=any(o.ruling is None for o in objections)))
+                        pending_objections=any(o.ruling is None for o in objections),
+                        on_panel=me.user_id in panel,
+                        presiding=appeal is not None and appeal.presiding_user_id == me.user_id))
 
 
 def member_case(session: Session, actor: Actor, case_id: int) -> tuple[Case, CommissionMember]:

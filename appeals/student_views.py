@@ -26,18 +26,29 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 
+from appeals.appeal import appeal_of, file_appeal, withdraw_appeal
 from appeals.cases import (
     HEARING_NOTICE_WORKING_DAYS,
     MAX_TEXT,
     RESPONSE_WORKING_DAYS,
     CaseConflict,
-    calendar_of,
     case_for,
     eligible_members,
     object_to_member,
     respond,
 )
-from appeals.models import Case, CaseObjection, CaseStatement, CommissionMember
+from appeals.effects import send_effects
+from appeals.models import (
+    APPEAL_GROUNDS,
+    Case,
+    CaseEffect,
+    CaseObjection,
+    CaseStatement,
+    CommissionMember,
+    DecisionDocument,
+)
+from appeals.queue import APPEAL_GROUND_TITLES, APPEAL_OUTCOME_TITLES, DOCUMENT_TITLES, EFFECT_TITLES
+from appeals.timeline import timeline_for
 from appeals.workflow import FINAL, State
 from attribution.filetypes import ACCEPT_ATTRIBUTE, detect_kind
 from attribution.models import Assignment, Submission
@@ -67,7 +78,11 @@ STATE_TITLES = {
     State.DELIBERATION: _l("The commission is deciding"),
     State.SANCTIONING: _l("The commission is completing its decision"),
     State.DECIDED: _l("The decision is written and will be issued to you"),
-    State.ISSUED: _l("Decision issued"),
+    State.ISSUED: _l("Decision issued: you may appeal"),
+    State.APPEALED: _l("You appealed: the commission is forming the appeal panel"),
+    State.APPEAL_REVIEW: _l("You appealed: the appeal panel is examining your case"),
+    State.CLOSED: _l("Closed: the decision is final"),
+    State.APPEAL_DECIDED: _l("Closed: your appeal is decided and the decision is final"),
     State.NOT_RESPONSIBLE: _l("Closed: not responsible"),
     State.WITHDRAWN: _l("Closed: the case was withdrawn"),
 }
@@ -100,11 +115,8 @@ class NextStep:
 
 
 def appeal_due(case: Case) -> datetime | None:
-    """The last moment to appeal an issued decision (S 7.12): a pure function of the calendar."""
-    if case.state != State.ISSUED.value or case.issued_at is None:
-        return None
-    session = db()
-    return calendar_of(session).deadline(case.issued_at, get_setting(session, "appeal.window_working_days"))
+    """The last moment to appeal an issued decision (S 7.12), fixed when it was issued."""
+    return case.appeal_due_at if case.state == State.ISSUED.value else None
 
 
 def next_step(case: Case, now: datetime) -> NextStep | None:
@@ -129,7 +141,14 @@ def next_step(case: Case, now: datetime) -> NextStep | None:
     if state in (State.SANCTIONING, State.DECIDED):
         return NextStep(commission, _("completes the decision; the secretary then issues it to you"), None)
     if state is State.ISSUED:
-        return NextStep(you, _("may appeal to the commission if you disagree with the decision"), appeal_due(case))
+        if case.appeal_due_at is not None and now <= case.appeal_due_at:
+            return NextStep(you, _("may appeal to the commission if you disagree with the decision"),
+                            case.appeal_due_at)
+        return NextStep(commission, _("records that the decision is final: the time to appeal has ended"), None)
+    if state is State.APPEALED:
+        return NextStep(secretary, _("forms the appeal panel from members who did not decide your case"), None)
+    if state is State.APPEAL_REVIEW:
+        return NextStep(_("The appeal panel"), _("examines the case again and decides on your appeal"), None)
     return None
 
 
@@ -232,12 +251,22 @@ def _objections(case: Case) -> list[tuple[CaseObjection, str]]:
     return found
 
 
+def _documents(case: Case) -> list[DecisionDocument]:
+    return list(db().execute(select(DecisionDocument).where(DecisionDocument.case_id == case.id)
+                             .order_by(DecisionDocument.id)).scalars())
+
+
+def _effects(case: Case) -> list[CaseEffect]:
+    return list(db().execute(select(CaseEffect).where(CaseEffect.case_id == case.id).order_by(CaseEffect.id)).scalars())
+
+
 def _case_page(case_id: int, *, errors: dict[str, str] | None = None, values: dict[str, str] | None = None,
                status: int = 200) -> Response:
     case = _own_case(case_id)
     now = now_utc()
     row = _row(case, now)
     context: dict[str, Any] = {"row": row, "case": case, "errors": errors or {}, "values": values or {},
+                               "timeline": timeline_for(db(), case, now),
                                "notified": _notified(case), "state_titles": STATE_TITLES, "now": now}
     if _notified(case):
         context.update(_evidence(case))
@@ -247,7 +276,13 @@ def _case_page(case_id: int, *, errors: dict[str, str] | None = None, values: di
             may_respond=case.state == State.NOTIFIED.value and case.response_due_at is not None
             and now <= case.response_due_at,
             may_object=open_case and case.objection_due_at is not None and now <= case.objection_due_at,
-            decision_shown=case.state in (State.ISSUED.value, State.NOT_RESPONSIBLE.value),
+            decision_shown=case.issued_at is not None or case.state == State.NOT_RESPONSIBLE.value,
+            appeal=appeal_of(db(), case), appeal_ground_titles=APPEAL_GROUND_TITLES,
+            appeal_outcome_titles=APPEAL_OUTCOME_TITLES, appeal_grounds=APPEAL_GROUNDS,
+            may_appeal=case.state == State.ISSUED.value and case.appeal_due_at is not None
+            and now <= case.appeal_due_at,
+            effects=_effects(case), effect_titles=EFFECT_TITLES, documents=_documents(case),
+            document_titles=DOCUMENT_TITLES,
             appeal_due=appeal_due(case), finding_titles=FINDING_TITLES, sanction_titles=SANCTION_TITLES,
             sanction_meanings=SANCTION_MEANINGS, objection_rulings=OBJECTION_RULINGS, caveat=CAVEAT,
             ground_titles=GROUND_TITLES, evidence_kind_titles=EVIDENCE_KIND_TITLES,
@@ -423,3 +458,67 @@ def object_view(case_id: int) -> Response:
         return _refused(case_id, {"form": str(exc)}, values)
     flash(_("Your objection was sent. The commission's chair will rule on it and tell you the reasons."), FLASH)
     return redirect(url_for("cases.case", case_id=case_id, _anchor="members-title"), code=303)
+
+
+# -- the appeal -----------------------------------------------------------------------------------------
+@bp.post("/cases/<int:case_id>/appeal")
+@require_roles(Role.STUDENT)
+def appeal_view(case_id: int) -> Response:
+    """File an appeal within the window, on stated grounds, with a statement and files. A late
+    appeal is refused naming the closing date; nothing is stored then."""
+    session, now = db(), now_utc()
+    case = _own_case(case_id)
+    if not _notified(case):
+        raise NotFound(_("There is no such case."))
+    form = request.form
+    grounds = form.getlist("appeal_grounds")
+    values = {"appeal_statement": form.get("appeal_statement", ""), "appeal_grounds": ",".join(grounds)}
+    errors: dict[str, str] = {}
+    if not grounds or any(ground not in APPEAL_GROUNDS for ground in grounds):
+        errors["appeal_grounds"] = _("Choose at least one ground for the appeal.")
+    statement = values["appeal_statement"]
+    if not statement.strip():
+        errors["appeal_statement"] = _("Explain in your own words why the decision should change.")
+    elif len(statement) > MAX_TEXT:
+        errors["appeal_statement"] = _("At most %(n)d characters.", n=MAX_TEXT)
+    version = _version(form.get("expected_version", ""))
+    if version is None:
+        return error_response(400)
+    with tempfile.TemporaryDirectory(prefix="adal-appeal-") as folder:
+        saved, problem = _save_files(request.files.getlist("appeal_files"), Path(folder))
+        if problem:
+            errors["appeal_files"] = problem
+        if errors:
+            return _refused(case_id, errors, values)
+        try:
+            file_appeal(session, g.actor, case.id or 0, grounds=grounds, statement=statement,
+                        expected_version=version, now=now, evidence=[(sha256, name) for _path, name, sha256 in saved])
+        except CaseConflict as exc:
+            return _refused(case_id, {"appeal": str(exc)}, values, status=409)
+        except InvalidInput as exc:  # the window has closed (the message names the date)
+            return _refused(case_id, {"appeal": str(exc)}, values)
+        for path, _name, _sha256 in saved:
+            with open(path, "rb") as handle:
+                runtime().files.put_stream(handle)
+    flash(_("Your appeal was sent. The sanction is paused until the appeal panel decides."), FLASH)
+    return redirect(url_for("cases.case", case_id=case_id, _anchor="appeal-title"), code=303)
+
+
+@bp.post("/cases/<int:case_id>/appeal/withdraw")
+@require_roles(Role.STUDENT)
+def withdraw_appeal_view(case_id: int) -> Response:
+    session = db()
+    case = _own_case(case_id)
+    version = _version(request.form.get("expected_version", ""))
+    if version is None:
+        return error_response(400)
+    try:
+        withdraw_appeal(session, g.actor, case.id or 0, expected_version=version, now=now_utc())
+    except CaseConflict as exc:
+        return _refused(case_id, {"appeal": str(exc)}, {}, status=409)
+    except InvalidInput as exc:
+        return _refused(case_id, {"appeal": str(exc)}, {})
+    session.commit()  # the decision is final before the LMS hears of it
+    send_effects(runtime(), case_id, now=now_utc())
+    flash(_("You withdrew your appeal. The decision is final."), FLASH)
+    return redirect(url_for("cases.case", case_id=case_id, _anchor="appeal-title"), code=303)

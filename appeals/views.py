@@ -24,6 +24,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
+from appeals.appeal import cast_appeal_vote, convene_panel, decide_appeal
 from appeals.cases import (
     MAX_TEXT,
     RESPONSE_WORKING_DAYS,
@@ -42,12 +43,18 @@ from appeals.cases import (
     schedule_hearing,
     withdraw_case,
 )
+from appeals.effects import send_effects
 from appeals.models import Case, CaseObjection, CaseStatement, Commission, CommissionMember
 from appeals.queue import (
+    APPEAL_GROUND_TITLES,
+    APPEAL_OUTCOME_TITLES,
+    DOCUMENT_TITLES,
+    EFFECT_TITLES,
     EVENT_TITLES,
     FINDING_TITLES,
     INCIDENT_HINTS,
     INCIDENT_TITLES,
+    LMS_STATUS_TITLES,
     MEMBER_ROLE_TITLES,
     PARTY_TITLES,
     RECUSAL_TITLES,
@@ -65,6 +72,7 @@ from appeals.queue import (
     next_parties,
     sanction_title,
 )
+from appeals.timeline import timeline_for
 from appeals.workflow import State
 from attribution.teaching import parse_local
 from evidence.flags import flag_items
@@ -73,7 +81,7 @@ from plugin.kernel.clock import now_utc
 from plugin.kernel.errors import InvalidInput, NotFound, NotPermitted
 from plugin.kernel.settings import get_setting
 from plugin.kernel.users import Course, Role
-from plugin.kernel.web import current_actor, db, send_stored_file
+from plugin.kernel.web import current_actor, db, runtime, send_stored_file
 
 bp = Blueprint("commission", __name__, template_folder="templates", url_prefix="/commission")
 FLASH = "commission"
@@ -112,7 +120,9 @@ def _commission_titles() -> dict[str, object]:
             "recusal_titles": RECUSAL_TITLES, "vote_titles": VOTE_TITLES, "finding_titles": FINDING_TITLES,
             "incident_titles": INCIDENT_TITLES, "incident_hints": INCIDENT_HINTS, "sanction_titles": SANCTION_TITLES,
             "sanction_hints": SANCTION_HINTS, "sanction_title": sanction_title, "next_parties": next_parties,
-            "event_titles": EVENT_TITLES}
+            "event_titles": EVENT_TITLES, "appeal_ground_titles": APPEAL_GROUND_TITLES,
+            "appeal_outcome_titles": APPEAL_OUTCOME_TITLES, "effect_titles": EFFECT_TITLES,
+            "lms_status_titles": LMS_STATUS_TITLES, "document_titles": DOCUMENT_TITLES}
 
 
 def _page(template: str, status: int = 200, **context: Any) -> Response:
@@ -220,7 +230,9 @@ def open_from_flag(flag_id: int) -> Response:
 
 # -- the case page ----------------------------------------------------------------------------------
 #: Each form's errors are shown beside its first field; the summary links there.
-ERROR_ANCHORS = {"vote_finding": "vote_finding_responsible", "vote_sanction": "vote_level_0",
+ERROR_ANCHORS = {"convene": "convene-title", "vote_appeal": "appeal_vote_upheld",
+                 "decide_appeal": "appeal_outcome_reasons", "vote_finding": "vote_finding_responsible",
+                 "vote_sanction": "vote_level_0",
                  "finding": "finding_reasons", "sanction": "sanction_reasons", "withdraw": "withdraw_note",
                  "conflict": "conflict_note", "hearing": "hearing_date"}
 
@@ -234,6 +246,7 @@ def _case_page(case_id: int, *, errors: dict[str, str] | None = None, values: Mu
     anchors = dict(ERROR_ANCHORS)
     anchors.update({f"rule_{o.id}": f"rule_{o.id}_reasons" for o in found.objections})
     return _page("case_page.html", status, file=found, case=case, errors=errors or {},
+                 timeline=timeline_for(session, case, now_utc(), audience="staff"),
                  values=values if values is not None else MultiDict(), anchors=anchors, max_text=MAX_TEXT,
                  response_due=cal.deadline(now_utc(), RESPONSE_WORKING_DAYS), response_days=RESPONSE_WORKING_DAYS,
                  zone=cal.zone,
@@ -406,6 +419,51 @@ def rule(case_id: int, objection_id: int) -> Response:
 
     return _step(case_id, f"rule_{objection_id}", act, done=_("The ruling on the objection is recorded."),
                  anchor="objections-title")
+
+
+# -- the appeal ------------------------------------------------------------------------------------------
+@bp.post("/cases/<int:case_id>/convene")
+@require_commission()
+def convene(case_id: int) -> Response:
+    form = request.form
+
+    def act(case: Case, version: int) -> object:
+        chosen = form.getlist("panel")
+        presiding = form.get("presiding", "")
+        if not all(raw.isdecimal() for raw in chosen) or not presiding.isdecimal():
+            raise InvalidInput(_("Choose the members of the panel and who presides."))
+        return convene_panel(db(), g.actor, case.id, members=[int(raw) for raw in chosen], presiding=int(presiding),
+                             expected_version=version, now=now_utc())
+
+    return _step(case_id, "convene", act, done=_("The appeal panel is convened: its members can vote."),
+                 anchor="appeal-title")
+
+
+@bp.post("/cases/<int:case_id>/appeal-vote")
+@require_commission()
+def appeal_vote(case_id: int) -> Response:
+    raw = request.form.get("appeal_vote", "")
+    vote, _sep, level = raw.partition(":")
+
+    def act(case: Case, version: int) -> object:
+        _same_version(case, version)
+        return cast_appeal_vote(db(), g.actor, case.id, vote=vote, reasons=request.form.get("appeal_reasons", ""),
+                                sanction_level=int(level) if level.isdecimal() else None, now=now_utc())
+
+    return _step(case_id, "vote_appeal", act,
+                 done=_("Your vote is recorded. You can change it until the vote is closed."), anchor="appeal-title")
+
+
+@bp.post("/cases/<int:case_id>/appeal-decision")
+@require_commission()
+def appeal_decision(case_id: int) -> Response:
+    response = _step(case_id, "decide_appeal", lambda case, version: decide_appeal(
+        db(), g.actor, case.id, reasons=request.form.get("appeal_outcome_reasons", ""), expected_version=version,
+        now=now_utc()), done=_("The outcome of the appeal is recorded; the decision is final."), anchor="effects-title")
+    if response.status_code == 303:
+        db().commit()  # the decision stands before the LMS hears of it
+        send_effects(runtime(), case_id, now=now_utc())
+    return response
 
 
 # -- files of the case ---------------------------------------------------------------------------------

@@ -22,6 +22,10 @@ class State(StrEnum):
     SANCTIONING = "sanctioning"  # found responsible: the sanction is being decided
     DECIDED = "decided"  # finding and sanction recorded, not yet issued
     ISSUED = "issued"  # the decision was issued to the student (the appeal window opens)
+    APPEALED = "appealed"  # the student appealed within the window: the sanction is paused
+    APPEAL_REVIEW = "appeal_review"  # a panel without the original deciders re-examines the case
+    CLOSED = "closed"  # the appeal window passed (or the appeal was withdrawn): the decision is final
+    APPEAL_DECIDED = "appeal_decided"  # the appeal's outcome is recorded and issued: final
     NOT_RESPONSIBLE = "not_responsible"  # found not responsible: closed
     WITHDRAWN = "withdrawn"  # the case was withdrawn before a decision
 
@@ -38,6 +42,11 @@ class Event(StrEnum):
     SET_SANCTION = "set_sanction"
     ISSUE = "issue"
     WITHDRAW = "withdraw"
+    APPEAL = "appeal"  # the student appeals, within the window, on stated grounds
+    WINDOW_CLOSED = "window_closed"  # the appeal window passed without an appeal
+    WITHDRAW_APPEAL = "withdraw_appeal"  # the student withdraws their appeal: the first decision stands
+    CONVENE_PANEL = "convene_panel"  # the secretary convenes the appeal panel
+    DECIDE_APPEAL = "decide_appeal"  # the panel's quorate vote: upheld, modified or overturned
 
 
 class Party(StrEnum):
@@ -50,8 +59,11 @@ class Party(StrEnum):
     DEADLINE = "deadline"  # a deadline passed: fired by a scheduled job, never a decision
 
 
-FINAL = frozenset({State.ISSUED, State.NOT_RESPONSIBLE, State.WITHDRAWN})
+# Final: nothing can change the decision any more, and only now may it take effect in the LMS.
+FINAL = frozenset({State.CLOSED, State.APPEAL_DECIDED, State.NOT_RESPONSIBLE, State.WITHDRAWN})
 OPEN = frozenset(State) - FINAL
+# A decision was issued and may still be appealed or is under appeal: its sanction is paused.
+AWAITING_FINALITY = frozenset({State.ISSUED, State.APPEALED, State.APPEAL_REVIEW})
 
 
 @dataclass(frozen=True)
@@ -82,6 +94,12 @@ TRANSITIONS: tuple[Transition, ...] = (
     _t(State.SANCTIONING, Event.SET_SANCTION, State.DECIDED, Party.PANEL),
     _t(State.DECIDED, Event.ISSUE, State.ISSUED, Party.SECRETARY),
     *(_t(source, Event.WITHDRAW, State.WITHDRAWN, Party.CHAIR) for source in _BEFORE_DECISION),
+    _t(State.ISSUED, Event.APPEAL, State.APPEALED, Party.STUDENT),
+    _t(State.ISSUED, Event.WINDOW_CLOSED, State.CLOSED, Party.DEADLINE),
+    _t(State.APPEALED, Event.WITHDRAW_APPEAL, State.CLOSED, Party.STUDENT),
+    _t(State.APPEALED, Event.CONVENE_PANEL, State.APPEAL_REVIEW, Party.SECRETARY),
+    _t(State.APPEAL_REVIEW, Event.WITHDRAW_APPEAL, State.CLOSED, Party.STUDENT),
+    _t(State.APPEAL_REVIEW, Event.DECIDE_APPEAL, State.APPEAL_DECIDED, Party.PANEL),
 )
 
 _TABLE: dict[tuple[State, Event], Transition] = {(t.source, t.event): t for t in TRANSITIONS}

@@ -11,9 +11,11 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from sqlalchemy import update
+from flask_babel import gettext as _
+from sqlalchemy import select, update
+from sqlmodel import Session
 
-from attribution.models import Assignment, Submission
+from attribution.models import Assignment, GradeAdjustment, Submission
 from plugin.kernel.errors import AdalError
 from plugin.kernel.ports import PortNotConfigured, ScoreUpdate
 from plugin.kernel.runtime import Runtime
@@ -22,6 +24,27 @@ from plugin.kernel.users import User
 log = logging.getLogger("adal.gradebook")
 
 POSTED, FAILED, OFF = "posted", "failed", "off"
+
+
+def adjusted_grade(session: Session, submission: Submission) -> tuple[float | None, str | None]:
+    """The grade and comment Adal posts for a submission, after a final commission decision's
+    adjustments for that student and assignment: a zero (level 2) replaces any grade; points
+    deducted (level 1) come off the teacher's grade, never below zero."""
+    adjustments = session.execute(select(GradeAdjustment).where(
+        GradeAdjustment.assignment_id == submission.assignment_id,
+        GradeAdjustment.student_id == submission.student_id).order_by(GradeAdjustment.id)).scalars().all()
+    zero = next((a for a in adjustments if a.kind == "zero"), None)
+    if zero is not None:
+        return 0.0, zero.reason
+    if submission.grade is None:
+        return None, None
+    deducted = sum(float(a.points or 0) for a in adjustments if a.kind == "deduction")
+    if not deducted:
+        return submission.grade, submission.feedback
+    notes = [a.reason for a in adjustments if a.kind == "deduction"]
+    note = _("%(points)s points deducted: %(reasons)s", points=f"{deducted:g}", reasons="; ".join(notes))
+    comment = f"{submission.feedback}\n\n{note}" if submission.feedback else note
+    return max(0.0, float(submission.grade) - deducted), comment
 
 
 def push_to_gradebook(runtime: Runtime, submission_id: int, *, now: datetime) -> str:
@@ -37,12 +60,13 @@ def push_to_gradebook(runtime: Runtime, submission_id: int, *, now: datetime) ->
         if assignment is None or student is None or not assignment.line_item_url or not student.subject:
             status = OFF
         else:
-            graded = submission.grade is not None
+            given, comment = adjusted_grade(session, submission)
+            graded = given is not None
             score = ScoreUpdate(line_item_url=assignment.line_item_url, user_subject=student.subject,
-                                score_given=submission.grade, score_maximum=float(assignment.score_maximum),
+                                score_given=given, score_maximum=float(assignment.score_maximum),
                                 activity_progress="Completed" if graded else "Submitted",
                                 grading_progress="FullyGraded" if graded else "PendingManual",
-                                timestamp=now, comment=submission.feedback if graded else None)
+                                timestamp=now, comment=comment if graded else None)
             session.commit()  # end the read: the port opens sessions of its own, which SQLite would make wait
             try:
                 runtime.ports.grades.publish_score(assignment.course_id, score)

@@ -144,3 +144,29 @@ class Reopening(SQLModel, table=True):
     reason: str = Field(sa_column=Column(Text, nullable=False))
     created_by: str = Field(sa_column=Column(String(200), nullable=False))
     created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+
+
+class GradeAdjustment(SQLModel, table=True):
+    """A change a final commission decision makes to what Adal posts to the LMS gradebook for one
+    student on one assignment (S 7.7): points deducted (level 1) or a zero (level 2). Applied by
+    ``attribution.gradebook`` to every grade it posts afterwards; ``source`` names the decision."""
+
+    __tablename__ = "grade_adjustment"
+    __table_args__ = (
+        UniqueConstraint("assignment_id", "student_id", "source"),
+        CheckConstraint("kind IN ('deduction', 'zero')", name="kind_known"),
+        CheckConstraint("(kind = 'deduction') = (points IS NOT NULL AND points > 0)", name="deduction_has_points"),
+    )
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True))
+    assignment_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("assignment.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    student_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("user_account.id", ondelete="CASCADE"), nullable=False)
+    )
+    kind: str = Field(sa_column=Column(String(10), nullable=False))
+    points: float | None = Field(default=None, sa_column=Column(Numeric(8, 2, asdecimal=False), nullable=True))
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    source: str = Field(sa_column=Column(String(60), nullable=False))  # e.g. "case:12"
+    created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))

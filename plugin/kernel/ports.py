@@ -43,6 +43,7 @@ class MailMessage:
     subject: str
     body_text: str
     idempotency_key: str
+    language: str | None = None  # the language the text is in (kk, ru, en), for Content-Language
 
 
 class GradePort(Protocol):

@@ -10,6 +10,7 @@ sanction stage."""
 from __future__ import annotations
 
 import html
+import io
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -26,7 +27,18 @@ from appeals.cases import (
     record_sanction,
     respond,
 )
-from appeals.models import Case, CaseObjection, CaseRecusal, CaseVote, Commission, CommissionMember
+from appeals.models import (
+    Appeal,
+    AppealPanelMember,
+    Case,
+    CaseEffect,
+    CaseObjection,
+    CaseRecusal,
+    CaseStatement,
+    CaseVote,
+    Commission,
+    CommissionMember,
+)
 from appeals.queue import PAGE_SIZE, STATE_TITLES, next_parties
 from appeals.views import COMMISSION_ROLES
 from appeals.workflow import Party, State
@@ -203,7 +215,7 @@ def _text(response) -> str:
 # -- access ---------------------------------------------------------------------------------------------
 def test_every_commission_route_admits_commission_members_only(app):
     endpoints = [name for name in app.view_functions if name.startswith("commission.")]
-    assert len(endpoints) == 16
+    assert len(endpoints) == 19
     for name in endpoints:
         assert app.view_functions[name].adal_roles == COMMISSION_ROLES, name
     assert all(role not in (Role.STUDENT, Role.TEACHER) for role in COMMISSION_ROLES)
@@ -241,7 +253,8 @@ def test_a_case_of_another_commission_is_not_found(app, rt, world, people):
     for url in (f"/commission/cases/{case_id}", f"/commission/cases/{case_id}/evidence/{world['file']}",
                 "/commission/cases/999999"):
         assert outsider.get(url).status_code == 404, url
-    for path in ("notify", "deliberate", "issue", "conflict", "withdraw", "vote", "finding", "sanction"):
+    for path in ("notify", "deliberate", "issue", "conflict", "withdraw", "vote", "finding", "sanction", "convene",
+                 "appeal-vote", "appeal-decision"):
         assert outsider.step(case_id, path, version=1, question="finding").status_code == 404, path
     assert _state(rt) == before
     queue = _text(outsider.get("/commission"))
@@ -266,7 +279,11 @@ def test_every_state_has_a_title_and_a_next_actor_rule():
     assert next_parties(State.REFERRED) == next_parties(State.DECIDED) == (Party.SECRETARY,)
     assert next_parties(State.NOTIFIED) == (Party.STUDENT,)
     assert next_parties(State.DELIBERATION) == (Party.PANEL,)
-    assert all(next_parties(state) == () for state in (State.ISSUED, State.NOT_RESPONSIBLE, State.WITHDRAWN))
+    assert next_parties(State.ISSUED) == (Party.STUDENT,)  # the student may appeal; the window closes by itself
+    assert next_parties(State.APPEALED) == (Party.SECRETARY,)
+    assert next_parties(State.APPEAL_REVIEW) == (Party.PANEL,)
+    assert all(next_parties(state) == () for state in (State.CLOSED, State.APPEAL_DECIDED, State.NOT_RESPONSIBLE,
+                                                         State.WITHDRAWN))
 
 
 def _bulk_cases(rt, world, count: int, *, state: str = "referred", due: datetime | None = None,
@@ -457,11 +474,14 @@ def test_the_whole_case_through_the_pages(app, rt, world, people):
     assert case.state == "issued" and case.issued_at is not None
     page = _text(secretary.get(f"/commission/cases/{case_id}"))
     assert "Decision issued" in page and "Level 1: The task is resubmitted; points are deducted" in page
-    assert '<form method="post"' not in page.split("</header>")[1]  # a closed case has no forms left
+    # issued, not final: nothing left to decide; a member may still recuse before a possible appeal
+    assert re.findall(r'<form method="post" action="([^"]+)"', page.split("</header>")[1]) == [
+        f"/commission/cases/{case_id}/conflict"]
     with rt.session() as session:
         actions = session.execute(select(AuditEntry.action).where(AuditEntry.subject == f"case:{case_id}")
                                   .order_by(AuditEntry.seq)).scalars().all()
-    assert actions[0] == "case.opened" and actions[-1] == "case.issue" and actions.count("case.vote") == 6
+    assert actions[0] == "case.opened" and actions[-2:] == ["case.issue", "case.decision_written"]
+    assert actions.count("case.vote") == 6
 
 
 @pytest.mark.parametrize("lang", ["kk", "ru"])
@@ -664,3 +684,103 @@ def test_evidence_files_download_for_members_only(app, rt, world, people):
     page = _text(people["members"][0].get(f"/commission/cases/{case_id}"))
     assert f'href="/commission/cases/{case_id}/evidence/{world["file"]}"' in page
     assert "This is a probabilistic signal from an automated detector, not proof." in page
+
+
+# -- the appeal through the pages -------------------------------------------------------------------------
+def _issued(rt, people, world, level: str = "2") -> int:
+    """Found responsible by the chair and members 0-1 at ``level``, issued now (the window is open)."""
+    case_id = _deliberating(rt, people, world)
+    deciders = (people["chair"], *people["members"][:2])
+    for voter in deciders:
+        assert _vote(voter, case_id, world).status_code == 303
+    assert people["chair"].step(case_id, "finding", finding_reasons="Not her own work.").status_code == 303
+    for voter in deciders:
+        assert voter.step(case_id, "vote", question="sanction", level=level,
+                          level_reasons="Substantial").status_code == 303
+    assert people["chair"].step(case_id, "sanction", sanction_reasons="Substantial.").status_code == 303
+    assert people["secretary"].step(case_id, "issue").status_code == 303
+    return case_id
+
+
+def _appeal_state(rt) -> dict:
+    with rt.session() as session:
+        found = _state(rt)
+        for model in (Appeal, AppealPanelMember, CaseStatement, CaseEffect):
+            found[model.__tablename__] = sorted(tuple(row) for row in session.execute(select(model.__table__)).all())
+        found["files"] = sorted(p.name for p in rt.files.root.rglob("*") if p.is_file())
+    return found
+
+
+def _student_appeal(student: Person, case_id: int, **data):
+    version = str(_case(student.rt, case_id).version)
+    return student.post(f"/cases/{case_id}/appeal", expected_version=version, **data)
+
+
+def test_the_appeal_through_the_pages(app, rt, world, people):
+    case_id = _issued(rt, people, world)
+    student, other = people["student"], Person(app, world["student_b"])
+    page = _text(student.get(f"/cases/{case_id}"))
+    assert "you may appeal to the commission by" in page and 'href="/cases/' in page and "decision.pdf" in page
+    before = _appeal_state(rt)
+    # another student cannot appeal someone else's case: 404, as for a case that does not exist
+    assert _student_appeal(other, case_id, appeal_grounds="bias", appeal_statement="x").status_code == 404
+    # no ground chosen: the error is at the field, and nothing is stored
+    response = _student_appeal(student, case_id, appeal_statement="Too heavy.")
+    assert response.status_code == 400 and 'id="appeal_grounds-error"' in _text(response)
+    assert _appeal_state(rt) == before
+    response = _student_appeal(student, case_id, appeal_grounds=["disproportionate", "procedure"],
+                               appeal_statement="Level 2 is too heavy for a first case.")
+    assert response.status_code == 303
+    assert _case(rt, case_id).state == "appealed"
+    # the panel: a member who decided the case cannot be drawn; nothing changes
+    secretary, members = people["secretary"], people["members"]
+    panel = [world["members"][i].user_id for i in (2, 3, 4)]
+    before = _appeal_state(rt)
+    response = secretary.step(case_id, "convene", panel=[str(world["members"][0].user_id), *map(str, panel[:2])],
+                              presiding=str(panel[0]))
+    assert response.status_code == 400 and "cannot sit on the appeal panel" in _text(response)
+    assert _appeal_state(rt) == before
+    assert members[2].step(case_id, "convene", panel=list(map(str, panel)),
+                           presiding=str(panel[0])).status_code == 403  # a member is no secretary
+    assert secretary.step(case_id, "convene", panel=list(map(str, panel)), presiding=str(panel[0])).status_code == 303
+    assert _case(rt, case_id).state == "appeal_review"
+    # a decider may not vote on the appeal; nobody may raise the sanction
+    assert people["chair"].step(case_id, "appeal-vote", appeal_vote="upheld", appeal_reasons="x").status_code == 403
+    before = _appeal_state(rt)
+    response = members[2].step(case_id, "appeal-vote", appeal_vote="modified:3", appeal_reasons="Harsher")
+    assert response.status_code == 400 and "can only be lowered" in _text(response)
+    assert _appeal_state(rt) == before
+    for member in members[2:]:
+        assert member.step(case_id, "appeal-vote", appeal_vote="modified:1",
+                           appeal_reasons="A first case.").status_code == 303
+    assert members[3].step(case_id, "appeal-decision", appeal_outcome_reasons="x").status_code == 403
+    assert members[2].step(case_id, "appeal-decision",
+                           appeal_outcome_reasons="A first case: resubmission.").status_code == 303
+    case = _case(rt, case_id)
+    assert (case.state, case.sanction_level, case.final_sanction_level) == ("appeal_decided", 2, 1)
+    with rt.session() as session:
+        kinds = set(session.execute(select(CaseEffect.kind).where(CaseEffect.case_id == case_id)).scalars())
+    assert kinds == {"reopen", "deduction"}
+    page = _text(student.get(f"/cases/{case_id}"))
+    assert "Modified: the sanction is lowered" in page and "This decision is final." in page
+    assert "appeal.pdf" in page
+    commission_page = _text(secretary.get(f"/commission/cases/{case_id}"))
+    assert "The assignment is reopened for the student with a new due date" in commission_page
+
+
+def test_a_late_appeal_is_refused_with_the_closing_date_and_nothing_stored(app, rt, world, people):
+    case_id = _issued(rt, people, world)
+    with rt.session() as session:
+        case = session.get(Case, case_id)
+        case.appeal_due_at = now_utc() - timedelta(minutes=1)
+        session.commit()
+    before = _appeal_state(rt)
+    student = people["student"]
+    response = student.client.post(f"/cases/{case_id}/appeal", data={
+        "csrf_token": student.token, "expected_version": str(_case(rt, case_id).version),
+        "appeal_grounds": "new_evidence", "appeal_statement": "I found my drafts.",
+        "appeal_files": (io.BytesIO(b"My drafts from October.\n"), "drafts.txt")},
+        content_type="multipart/form-data")
+    assert response.status_code == 400
+    assert "The time to appeal ended on" in _text(response)
+    assert _appeal_state(rt) == before

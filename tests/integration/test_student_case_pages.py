@@ -214,8 +214,9 @@ def _routes(case: dict, member_id: int) -> list[tuple[str, str, dict]]:
 # -- routes and access -------------------------------------------------------------------------------------
 def test_every_case_route_admits_students_only(app):
     endpoints = sorted(name for name in app.view_functions if name.startswith("cases."))
-    assert endpoints == ["cases.case", "cases.evidence_file", "cases.mine", "cases.object_view",
-                         "cases.respond_view", "cases.statement_file"]
+    assert endpoints == ["cases.appeal_view", "cases.case", "cases.evidence_file", "cases.mine",
+                         "cases.object_view", "cases.respond_view", "cases.statement_file",
+                         "cases.withdraw_appeal_view"]
     for name in endpoints:
         assert app.view_functions[name].adal_roles == (Role.STUDENT,), name
     assert cases_bp.name == "cases"

@@ -4,7 +4,6 @@ quorum, reasons, non-detector evidence, recusal, deadlines, optimistic locking, 
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -27,77 +26,17 @@ from appeals.cases import (
     schedule_hearing,
     tally,
 )
-from appeals.models import Case, Commission, CommissionMember
-from attribution.submissions import Upload, submit_work
-from evidence.flags import GroundInput, attach_evidence, flag_suspicion, refer_flag
-from evidence.models import FlagGround, Signal
+from evidence.flags import GroundInput, flag_suspicion
 from plugin.kernel.audit import AuditEntry
 from plugin.kernel.errors import InvalidInput, NotFound, NotPermitted
 from plugin.kernel.users import Actor, Role
-from tests.factories import T0, enrol, make_course, make_user
-from tests.work_samples import acknowledged, actor_for, disclosure, docx_bytes, make_assignment, publish_test_notice
-
-# T0 is Tuesday 1 September 2026, 09:00 UTC (15:00 in Almaty)
-NAMES = ("Төраға Сынақұлы", "Хатшы Үлгіқызы", "Мүше Бір", "Мүше Екі", "Мүше Үш", "Мүше Төрт", "Мүше Бес")
-
-
-@pytest.fixture
-def world(db_session, tmp_path: Path):
-    s = db_session
-    course = make_course(s)
-    student_user, teacher_user = make_user(s), make_user(s, "teacher-001", "Бақыт Үлгіұлы")
-    enrol(s, student_user, course)
-    enrol(s, teacher_user, course, Role.TEACHER)
-    publish_test_notice(s)
-    student = acknowledged(s, actor_for(student_user, course))
-    assignment = make_assignment(s, course)
-    path = tmp_path / "w.docx"
-    path.write_bytes(docx_bytes())
-    submission, _ = submit_work(s, student, assignment.id, disclosure(), [Upload("w.docx", path)],
-                                statement_lang="kk", now=T0)
-    teacher = actor_for(teacher_user, course, Role.TEACHER)
-    flag = flag_suspicion(s, teacher, submission.id, [GroundInput("failed_defence", "Could not explain it")], now=T0)
-    ground = s.execute(select(FlagGround).where(FlagGround.flag_id == flag.id)).scalar_one()
-    signal = Signal(submission_id=submission.id, kind="detector", source="manual", vendor="GPTZero", product="x",
-                    model_version="1", score=97, scanned_at=T0, created_by="t", created_at=T0)
-    s.add(signal)
-    s.flush()
-    detector_item = attach_evidence(s, teacher, ground.id, kind="signal", signal_id=signal.id, description="score",
-                                    now=T0)
-    note_item = attach_evidence(s, teacher, ground.id, kind="note", description="Oral questions unanswered", now=T0)
-    refer_flag(s, teacher, flag.id, now=T0)
-    commission = Commission(name="Академиялық адалдық комиссиясы", scope="institution", created_at=T0)
-    s.add(commission)
-    s.flush()
-    people = []
-    for index, name in enumerate(NAMES):
-        user = make_user(s, f"commission-{index}", name)
-        role = "chair" if index == 0 else "secretary" if index == 1 else "member"
-        s.add(CommissionMember(commission_id=commission.id, user_id=user.id, role=role, added_at=T0))
-        people.append(Actor.for_user(user, frozenset()))
-    s.add(CommissionMember(commission_id=commission.id, user_id=teacher_user.id, role="member", added_at=T0))
-    s.flush()
-    return {"s": s, "student": student, "teacher": teacher, "flag": flag, "commission": commission,
-            "chair": people[0], "secretary": people[1], "members": people[2:], "detector": detector_item,
-            "note": note_item, "submission": submission}
-
-
-def _open(w) -> Case:
-    return open_case(w["s"], w["secretary"], w["flag"].id, commission_id=w["commission"].id,
-                     allegation="Substantial undisclosed AI text", rule="S 7.3а", incident_level=2, now=T0)
-
-
-def _to_deliberation(w) -> Case:
-    case = _open(w)
-    notify_student(w["s"], w["secretary"], case.id, expected_version=case.version, now=T0)
-    respond(w["s"], w["student"], case.id, accept=True, statement="", expected_version=case.version,
-            now=T0 + timedelta(days=1))
-    return open_deliberation(w["s"], w["secretary"], case.id, expected_version=case.version, now=T0 + timedelta(days=2))
+from tests.case_world import open_for, to_deliberation
+from tests.factories import T0, make_course, make_user
 
 
 def test_the_full_path_to_an_issued_decision(world):
     w = world
-    case = _to_deliberation(w)
+    case = to_deliberation(w)
     voters = [w["chair"], *w["members"][:3]]
     for member in voters:
         cast_vote(w["s"], member, case.id, question="finding", vote="responsible", reasons="The defence failed",
@@ -113,12 +52,13 @@ def test_the_full_path_to_an_issued_decision(world):
     issue_decision(w["s"], w["secretary"], case.id, expected_version=case.version, now=T0 + timedelta(days=4))
     assert (case.state, case.sanction_level, case.sanction_code) == ("issued", 1, "resubmission")
     actions = w["s"].execute(select(AuditEntry.action).where(AuditEntry.subject == f"case:{case.id}")).scalars().all()
-    assert actions[0] == "case.opened" and actions[-1] == "case.issue" and actions.count("case.vote") == 8
+    assert actions[0] == "case.opened" and actions[-2:] == ["case.issue", "case.decision_written"]
+    assert actions.count("case.vote") == 8
 
 
 def test_the_teacher_who_flagged_is_recused_and_cannot_vote(world):
     w = world
-    case = _to_deliberation(w)
+    case = to_deliberation(w)
     with pytest.raises(NotPermitted, match="recused"):
         cast_vote(w["s"], Actor.for_user(w["s"].get(__import__("plugin.kernel.users", fromlist=["User"]).User,
                                                      w["teacher"].user_id), frozenset()),
@@ -127,7 +67,7 @@ def test_the_teacher_who_flagged_is_recused_and_cannot_vote(world):
 
 def test_no_finding_without_quorum_or_reasons(world):
     w = world
-    case = _to_deliberation(w)
+    case = to_deliberation(w)
     cast_vote(w["s"], w["chair"], case.id, question="finding", vote="responsible", reasons="x", cited=[w["note"].id],
               now=T0)
     with pytest.raises(InvalidInput, match="quorum"):
@@ -142,7 +82,7 @@ def test_no_finding_without_quorum_or_reasons(world):
 
 def test_a_responsible_vote_citing_only_the_detector_is_refused(world):
     w = world
-    case = _to_deliberation(w)
+    case = to_deliberation(w)
     with pytest.raises(InvalidInput, match="not a detector"):
         cast_vote(w["s"], w["chair"], case.id, question="finding", vote="responsible", reasons="97 %",
                   cited=[w["detector"].id], now=T0)
@@ -153,7 +93,7 @@ def test_a_responsible_vote_citing_only_the_detector_is_refused(world):
 
 def test_without_a_majority_for_responsibility_the_finding_is_not_responsible(world):
     w = world
-    case = _to_deliberation(w)
+    case = to_deliberation(w)
     votes = (("responsible", [w["note"].id]), ("not_responsible", []), ("not_responsible", []))
     for member, (vote, cited) in zip([w["chair"], *w["members"][:2]], votes, strict=True):
         cast_vote(w["s"], member, case.id, question="finding", vote=vote, reasons="considered", cited=cited, now=T0)
@@ -163,7 +103,7 @@ def test_without_a_majority_for_responsibility_the_finding_is_not_responsible(wo
 
 def test_two_members_at_once_one_wins_the_other_gets_a_conflict(world):
     w = world
-    case = _open(w)
+    case = open_for(w)
     seen = case.version
     notify_student(w["s"], w["secretary"], case.id, expected_version=seen, now=T0)
     with pytest.raises(CaseConflict):
@@ -172,7 +112,7 @@ def test_two_members_at_once_one_wins_the_other_gets_a_conflict(world):
 
 def test_a_late_response_and_a_late_objection_are_refused_naming_the_date(world):
     w = world
-    case = _open(w)
+    case = open_for(w)
     notify_student(w["s"], w["secretary"], case.id, expected_version=case.version, now=T0)
     # 5 working days from Tuesday 1 Sep 2026: Tuesday 8 Sep, end of day in Almaty
     assert case.response_due_at.isoformat().startswith("2026-09-08T18:59:59")
@@ -186,7 +126,7 @@ def test_a_late_response_and_a_late_objection_are_refused_naming_the_date(world)
 
 def test_objection_upheld_recuses_the_member(world):
     w = world
-    case = _open(w)
+    case = open_for(w)
     notify_student(w["s"], w["secretary"], case.id, expected_version=case.version, now=T0)
     objection = object_to_member(w["s"], w["student"], case.id, member_user_id=w["members"][0].user_id,
                                  grounds="Supervises my sister", now=T0 + timedelta(hours=1))
@@ -204,7 +144,7 @@ def test_objection_upheld_recuses_the_member(world):
 
 def test_a_hearing_needs_two_working_days_notice(world):
     w = world
-    case = _open(w)
+    case = open_for(w)
     notify_student(w["s"], w["secretary"], case.id, expected_version=case.version, now=T0)
     respond(w["s"], w["student"], case.id, accept=False, statement="I wrote it myself", expected_version=case.version,
             now=T0 + timedelta(hours=2))
@@ -218,14 +158,14 @@ def test_a_hearing_needs_two_working_days_notice(world):
 
 def test_prior_cases_are_shown_only_at_the_sanction_stage(world):
     w = world
-    case = _to_deliberation(w)
+    case = to_deliberation(w)
     with pytest.raises(NotPermitted, match="sanction"):
         prior_cases(w["s"], w["chair"], case.id)
 
 
 def test_who_sees_a_case(world):
     w = world
-    case = _open(w)
+    case = open_for(w)
     assert case_for(w["s"], w["student"], case.id).id == case.id
     assert case_for(w["s"], w["members"][2], case.id).id == case.id
     assert case_for(w["s"], w["teacher"], case.id).id == case.id
@@ -246,3 +186,18 @@ def test_only_the_secretary_or_chair_opens_and_not_for_an_unreferred_flag(world)
     with pytest.raises(NotFound):
         open_case(w["s"], w["secretary"], open_flag.id, commission_id=w["commission"].id, allegation="a", rule="r",
                   incident_level=2, now=T0)
+
+
+def test_case_numbers_follow_the_highest_even_after_retention_deleted_one(world):
+    w = world
+    first = open_for(w)
+    assert first.number == f"{T0.year}-0001"
+    first.number = f"{T0.year}-0041"  # as if cases 1 to 40 had been deleted under retention
+    w["s"].flush()
+    from appeals.cases import _next_number
+
+    assert _next_number(w["s"], T0) == f"{T0.year}-0042"
+    first.number = f"{T0.year}-10000"  # past 9999 the number grows longer and still counts on
+    w["s"].flush()
+    assert _next_number(w["s"], T0) == f"{T0.year}-10001"
+    assert _next_number(w["s"], T0.replace(year=T0.year + 1)) == f"{T0.year + 1}-0001"

@@ -26,6 +26,12 @@ EXPECTED = {
     **{(s, Event.WITHDRAW): (State.WITHDRAWN, {Party.CHAIR})
        for s in (State.REFERRED, State.NOTIFIED, State.ACCEPTED, State.CONTESTED, State.HEARING,
                  State.DELIBERATION)},
+    (State.ISSUED, Event.APPEAL): (State.APPEALED, {Party.STUDENT}),
+    (State.ISSUED, Event.WINDOW_CLOSED): (State.CLOSED, {Party.DEADLINE}),
+    (State.APPEALED, Event.WITHDRAW_APPEAL): (State.CLOSED, {Party.STUDENT}),
+    (State.APPEALED, Event.CONVENE_PANEL): (State.APPEAL_REVIEW, {Party.SECRETARY}),
+    (State.APPEAL_REVIEW, Event.WITHDRAW_APPEAL): (State.CLOSED, {Party.STUDENT}),
+    (State.APPEAL_REVIEW, Event.DECIDE_APPEAL): (State.APPEAL_DECIDED, {Party.PANEL}),
 }
 
 
@@ -46,10 +52,21 @@ def test_the_table_is_exactly_the_expected_one():
 
 def test_no_decision_is_made_by_a_deadline_or_a_single_officer():
     for move in TRANSITIONS:
-        if move.event in (Event.FIND_RESPONSIBLE, Event.FIND_NOT_RESPONSIBLE, Event.SET_SANCTION):
+        if move.event in (Event.FIND_RESPONSIBLE, Event.FIND_NOT_RESPONSIBLE, Event.SET_SANCTION,
+                          Event.DECIDE_APPEAL):
             assert move.by == {Party.PANEL}
         if Party.DEADLINE in move.by:
-            assert move.target not in FINAL and move.event == Event.NO_RESPONSE
+            # a deadline only moves on (to deliberation) or makes an issued decision final unchanged
+            assert (move.event, move.target) in {(Event.NO_RESPONSE, State.DELIBERATION),
+                                                 (Event.WINDOW_CLOSED, State.CLOSED)}
+
+
+def test_an_appealed_decision_is_never_final_and_only_the_panel_changes_it():
+    assert {State.ISSUED, State.APPEALED, State.APPEAL_REVIEW}.isdisjoint(FINAL)
+    into_final = {(t.source, t.event) for t in TRANSITIONS if t.target in FINAL and t.source in
+                  (State.APPEALED, State.APPEAL_REVIEW)}
+    assert into_final == {(State.APPEALED, Event.WITHDRAW_APPEAL), (State.APPEAL_REVIEW, Event.WITHDRAW_APPEAL),
+                          (State.APPEAL_REVIEW, Event.DECIDE_APPEAL)}
 
 
 def test_final_states_have_no_way_out_here():
