@@ -26,6 +26,7 @@ from evidence.integrations import (
     integration_for_token,
     integration_secret,
     signature_matches,
+    token_digest,
 )
 from evidence.models import Integration
 from evidence.openapi import openapi_document
@@ -38,6 +39,7 @@ from evidence.signals import (
     record_vendor_report,
 )
 from evidence.vendors import VENDORS, VendorFormatError, load_json
+from plugin.kernel import ratelimit
 from plugin.kernel.clock import now_utc
 from plugin.kernel.crypto import SecretError
 from plugin.kernel.errors import InvalidInput, NotFound
@@ -62,10 +64,12 @@ class Refused(Exception):
     def __init__(self, status: int, code: str, message: str, **extra: Any) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.extra = status, code, message, extra
+        self.headers: dict[str, str] = {}
 
     def response(self) -> Response:
         answer = jsonify({"error": self.code, "message": self.message, **self.extra})
         answer.status_code = self.status
+        answer.headers.update(self.headers)
         return answer
 
 
@@ -82,6 +86,7 @@ def openapi() -> Response:
 def post_signal() -> Response:
     now = now_utc()
     try:
+        _limit_token()
         body = _body()
         integration = _authenticated(body, now)
         payload = _json(body)
@@ -94,6 +99,21 @@ def post_signal() -> Response:
                       "kind": signal.kind, "score": signal.score})
     answer.status_code = 201 if created else 200
     return answer
+
+
+def _limit_token() -> None:
+    """Per token, before reading the body or the database. The key is the token's digest (an
+    unknown token gets a bucket too); a request without one is refused next anyway."""
+    scheme, _sep, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return
+    try:
+        ratelimit.hit(ratelimit.API_TOKEN, token_digest(token.strip()))
+    except ratelimit.RateLimited as exc:
+        refusal = Refused(429, "rate_limited", _("Too many requests with this token.") + " " + str(exc),
+                          retry_after=exc.retry_after)
+        refusal.headers["Retry-After"] = str(exc.retry_after)
+        raise refusal from None
 
 
 def _body() -> bytes:

@@ -72,6 +72,7 @@ _DOCUMENT: dict[str, Any] = {
                     "404": {"$ref": "#/components/responses/Error"},
                     "409": {"$ref": "#/components/responses/Error"},
                     "413": {"$ref": "#/components/responses/Error"},
+                    "429": {"$ref": "#/components/responses/TooManyRequests"},
                 },
             },
         },
@@ -155,6 +156,12 @@ _DOCUMENT: dict[str, Any] = {
         "responses": {
             "Error": {"description": "Refused; nothing was stored.",
                       "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+            "TooManyRequests": {
+                "description": "Too many requests with this token in a short time (error rate_limited); nothing "
+                               "was stored. Wait the number of seconds in Retry-After and send it again.",
+                "headers": {"Retry-After": {"required": True, "schema": {"type": "string", "pattern": "^[0-9]+$"},
+                                            "description": "Seconds to wait."}},
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
         },
     },
 }

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+from typing import Any
 from urllib.parse import urlsplit
 
+import jwt
 from flask import Blueprint, Response, current_app, g, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import refresh
@@ -16,6 +19,7 @@ from lti.errors import LaunchRefused, record_refusal
 from lti.jwks import PlatformKeyCache
 from lti.keys import published_jwks
 from lti.launch import STATE_LIFETIME, BrowserProofMissing, begin_login, storage_key, validate_launch
+from plugin.kernel import ratelimit
 from plugin.kernel.clock import now_utc
 from plugin.kernel.db import READ_ONLY
 from plugin.kernel.errors import InvalidInput
@@ -23,6 +27,7 @@ from plugin.kernel.i18n import SESSION_CHOICE, SESSION_LTI_LOCALE
 from plugin.kernel.users import Role
 from plugin.kernel.web import db, error_response, remember_actor, require_roles
 
+log = logging.getLogger("adal.lti")
 bp = Blueprint("lti", __name__, template_folder="templates")
 STATE_COOKIE = "adal_lti_state"
 DEEP_LINK_KEY = "lti_deep_link"
@@ -42,9 +47,47 @@ def _refused(exc: LaunchRefused, where: str) -> Response:
     return error_response(exc.status, exc.message, bare=True)
 
 
+def _limit(where: str, *, issuer: str, client_id: str, user: str) -> None:
+    """Per platform and user, never per address: a class behind one school NAT shares an address.
+    The user's bucket is counted first, so a user refused there spends nothing of the platform's."""
+    platform = f"{where}|{issuer}|{client_id}"
+    if user:
+        ratelimit.hit(ratelimit.LTI_USER, f"{platform}|{user}")
+    ratelimit.hit(ratelimit.LTI_PLATFORM, platform)
+
+
+def _too_many(exc: ratelimit.RateLimited, where: str) -> Response:
+    # No audit entry: under a flood, writing one per refusal is the load the limit is there to stop.
+    log.info("lti %s rate-limited; retry after %d s", where, exc.retry_after)
+    response = error_response(429, str(exc), bare=True)
+    response.headers["Retry-After"] = str(exc.retry_after)
+    return response
+
+
+def _unverified_claims(id_token: str) -> dict[str, Any]:
+    """The id_token's claims WITHOUT checking anything, only to choose the rate-limit bucket
+    before the costly validation; ``validate_launch`` checks the token as always."""
+    try:
+        claims = jwt.decode(id_token, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        return {}
+    return claims if isinstance(claims, dict) else {}
+
+
+def _text(value: object) -> str:
+    if isinstance(value, list):  # ``aud`` may be a list; the tool's client id is then ``azp``
+        value = value[0] if len(value) == 1 else ""
+    return value if isinstance(value, str) else ""
+
+
 @bp.route("/lti/login", methods=["GET", "POST"])
 def login() -> Response:
     params = {k: v for k, v in (request.form if request.method == "POST" else request.args).items()}
+    try:
+        _limit("login", issuer=params.get("iss", ""), client_id=params.get("client_id", ""),
+               user=params.get("login_hint", ""))
+    except ratelimit.RateLimited as exc:
+        return _too_many(exc, "login")
     try:
         target = begin_login(db(), params, launch_url=_base_url() + "/lti/launch", now=now_utc())
     except LaunchRefused as exc:
@@ -74,6 +117,12 @@ def launch_with_platform_storage() -> Response | str:
 def _launch(*, storage_secret: str | None) -> Response | str:
     now = now_utc()
     id_token, state = request.form.get("id_token", ""), request.form.get("state")
+    unverified = _unverified_claims(id_token)
+    try:
+        _limit("launch", issuer=_text(unverified.get("iss")), user=_text(unverified.get("sub")),
+               client_id=_text(unverified.get("azp")) or _text(unverified.get("aud")))
+    except ratelimit.RateLimited as exc:
+        return _too_many(exc, "launch")
     try:
         launched = validate_launch(db(), _key_cache(), id_token=id_token, state=state,
                                    state_cookie=request.cookies.get(STATE_COOKIE), now=now,

@@ -18,6 +18,7 @@ from sqlmodel import Session
 from werkzeug.exceptions import HTTPException
 
 from plugin.kernel.errors import AdalError
+from plugin.kernel.ratelimit import RateLimited
 from plugin.kernel.runtime import Runtime
 from plugin.kernel.users import Actor, Role
 
@@ -100,6 +101,18 @@ def _close_on_teardown(_exc: BaseException | None) -> None:
         db_session.close()
 
 
+#: Powerful features no Adal page uses, off for Adal's documents and anything they embed: Adal
+#: does no covert capture (no camera, microphone, screen, location or sensors). Clipboard writing
+#: stays (the "copy" buttons), and the LMS's own iframe ``allow`` still governs the frame.
+PERMISSIONS_POLICY = ", ".join(f"{feature}=()" for feature in (
+    "camera", "microphone", "geolocation", "display-capture", "accelerometer", "gyroscope", "magnetometer",
+    "usb", "serial", "hid", "bluetooth", "midi", "payment", "browsing-topics"))
+HSTS = "max-age=31536000"  # a year; no includeSubDomains: other services may share the parent domain
+#: Blueprints whose pages the LMS opens as a popup and which talk back to ``window.opener``
+#: (Platform Storage, the registration's "close" message): COOP would sever that link.
+OPENER_BLUEPRINTS = frozenset({"lti", "lti_registration"})
+
+
 def _security_headers(response: Response) -> Response:
     # A view may widen it for one response (the registration page, which the registering LMS frames).
     ancestors = " ".join(("'self'", *current_app.config["ADAL_FRAME_ANCESTORS"], *g.get("frame_ancestors_extra", ())))
@@ -111,7 +124,17 @@ def _security_headers(response: Response) -> Response:
     )
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "same-origin"
+    response.headers["Permissions-Policy"] = PERMISSIONS_POLICY
+    if request.blueprint not in OPENER_BLUEPRINTS:
+        response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
+    # Only where the browser reached us over https (directly, or through ProxyFix behind a proxy):
+    # HSTS over plain http is ignored by browsers and would lock out a loopback demo.
+    base_url = current_app.config.get("ADAL_BASE_URL") or ""
+    if request.is_secure or base_url.startswith("https://"):
+        response.headers["Strict-Transport-Security"] = HSTS
     response.headers["X-Correlation-Id"] = correlation_id()
+    # Pages carry a person's work and cases: no shared or browser cache keeps them. A view that
+    # serves public data (the JWKS, static files) sets its own Cache-Control.
     response.headers.setdefault("Cache-Control", "no-store")
     return response
 
@@ -127,6 +150,8 @@ ERROR_TEXTS: dict[int, tuple[Callable[[], str], Callable[[], str]]] = {
           lambda: _("There is no such page, or it is not available to you.")),
     405: (lambda: _("This action is not allowed here"),
           lambda: _("This address does not accept this kind of request.")),
+    429: (lambda: _("Too many requests"),
+          lambda: _("Adal received too many requests of this kind in a short time. Nothing was changed.")),
     413: (lambda: _("The file is too large"),
           lambda: _("The file you sent is larger than this installation accepts. Nothing was saved.")),
     502: (lambda: _("The LMS did not answer"),
@@ -166,7 +191,10 @@ def _handle_refusal(exc: AdalError) -> Response:
     """A service refused (bad input, no permission, nothing there): its page, nothing changed.
     A 404 says no more than "not found", so that probing ids reveals nothing."""
     status = exc.status if exc.status in ERROR_TEXTS else 400
-    return error_response(status, None if status == 404 else str(exc) or None)
+    response = error_response(status, None if status == 404 else str(exc) or None)
+    if isinstance(exc, RateLimited):
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 def _handle_unexpected(exc: Exception) -> Response:

@@ -306,7 +306,7 @@ def test_the_openapi_document_is_served(client):
     assert set(document["paths"]) == {"/api/v1/signals", "/api/v1/openapi.json"}
     operation = document["paths"]["/api/v1/signals"]["post"]
     assert {p["name"] for p in operation["parameters"]} == {"X-Adal-Timestamp", "X-Adal-Signature"}
-    assert set(operation["responses"]) == {"200", "201", "400", "401", "404", "409", "413"}
+    assert set(operation["responses"]) == {"200", "201", "400", "401", "404", "409", "413", "429"}
 
 
 # -- schemathesis ----------------------------------------------------------------------------------------

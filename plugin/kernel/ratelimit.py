@@ -1,0 +1,159 @@
+"""Rate limits: at most ``limit`` requests per ``per_seconds`` in any moving window, per bucket and key.
+
+A *bucket* is a policy (LTI launches per user, integration API per token, ...); a *key* says whose
+requests are counted in it (a platform and a user, a token, an account). Callers pass what the
+request carries, never the address alone for LTI: a whole class behind one school NAT shares it.
+
+Counters live in Redis when the installation has ``ADAL_REDIS_URL`` (several gunicorn workers or
+machines must share them), in this process otherwise. Built on the ``limits`` library (moving
+window: exact, and the oldest hit in the window gives an exact ``Retry-After``). Keys are hashed
+before they reach the store, so Redis holds no user id or token.
+
+If Redis does not answer, the counters fall back to this process (logged): a broken cache must not
+stop a class from launching, and each worker still limits what it sees.
+
+The rates a bucket uses by default are in ``DEFAULT_RATES``; the app factory passes the
+installation's overrides (``ADAL_RATE_*``, read by ``plugin.config``) to ``install``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from flask import Flask, current_app
+from flask_babel import ngettext
+from limits import RateLimitItemPerSecond
+from limits.errors import StorageError
+from limits.storage import MemoryStorage, RedisStorage
+from limits.strategies import MovingWindowRateLimiter
+
+from plugin.kernel.errors import AdalError
+
+log = logging.getLogger("adal.ratelimit")
+_EXTENSION = "adal.ratelimit"
+
+#: LTI ``/lti/login`` and ``/lti/launch``, per platform and user (login_hint, or the token's ``sub``).
+LTI_USER = "lti_user"
+#: LTI ``/lti/login`` and ``/lti/launch``, per platform (issuer and client id): a generous backstop.
+LTI_PLATFORM = "lti_platform"
+#: The integration API, per bearer token.
+API_TOKEN = "api_token"  # noqa: S105  (a bucket's name, not a token)
+#: Admin console sign-in, per account name tried, and per client address.
+ADMIN_LOGIN_ACCOUNT = "admin_login_account"
+ADMIN_LOGIN_ADDRESS = "admin_login_address"
+
+
+@dataclass(frozen=True)
+class Rate:
+    limit: int
+    per_seconds: int
+
+    def __post_init__(self) -> None:
+        if self.limit < 1 or self.per_seconds < 1:
+            raise ValueError(f"a rate needs at least 1 request per at least 1 second, got {self}")
+
+    def __str__(self) -> str:
+        return f"{self.limit}/{self.per_seconds}"
+
+
+#: Defaults, documented in README ("Security"). A student relaunching the activity a few times a
+#: minute stays far below LTI_USER; 6,000 launches a minute per platform is a whole faculty at once.
+DEFAULT_RATES: dict[str, Rate] = {
+    LTI_USER: Rate(30, 60),
+    LTI_PLATFORM: Rate(6000, 60),
+    API_TOKEN: Rate(600, 60),
+    ADMIN_LOGIN_ACCOUNT: Rate(10, 900),
+    ADMIN_LOGIN_ADDRESS: Rate(50, 900),
+}
+
+
+class RateLimited(AdalError):
+    """Too many requests in this bucket for this key; ``retry_after`` is in whole seconds."""
+
+    status = 429
+
+    def __init__(self, retry_after: int) -> None:
+        self.retry_after = retry_after
+        super().__init__(retry_message(retry_after))
+
+
+def retry_message(seconds: int) -> str:
+    if seconds < 120:
+        return ngettext("Try again in %(num)d second.", "Try again in %(num)d seconds.", seconds)
+    minutes = math.ceil(seconds / 60)
+    return ngettext("Try again in %(num)d minute.", "Try again in %(num)d minutes.", minutes)
+
+
+class Limiter:
+    """One per app. ``redis_url`` None: counters in this process only."""
+
+    def __init__(self, redis_url: str | None = None, *, rates: Mapping[str, Rate] | None = None,
+                 prefix: str = "adal:rl") -> None:
+        self.rates = {**DEFAULT_RATES, **(rates or {})}
+        self.shared = redis_url is not None
+        self._local = MovingWindowRateLimiter(MemoryStorage())
+        self._redis: MovingWindowRateLimiter | None = None
+        if redis_url:
+            storage = RedisStorage(redis_url, key_prefix=prefix, wrap_exceptions=True,
+                                   socket_timeout=2, socket_connect_timeout=2)
+            self._redis = MovingWindowRateLimiter(storage)
+        self._last_warning = 0.0
+        self._lock = threading.Lock()
+
+    def rate(self, bucket: str) -> Rate:
+        try:
+            return self.rates[bucket]
+        except KeyError:
+            raise ValueError(f"no rate is configured for bucket {bucket!r}: pass limit and per_seconds") from None
+
+    def hit(self, bucket: str, key: str, *, limit: int | None = None, per_seconds: int | None = None) -> None:
+        """Count one request of ``key`` in ``bucket``; raise ``RateLimited`` (nothing counted) when
+        the window is full. ``limit``/``per_seconds`` default to the bucket's configured rate."""
+        rate = self.rate(bucket) if limit is None or per_seconds is None else Rate(limit, per_seconds)
+        item = RateLimitItemPerSecond(rate.limit, rate.per_seconds, namespace=bucket)
+        ident = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+        strategy = self._redis or self._local
+        try:
+            if strategy.hit(item, ident):
+                return
+            reset_at = strategy.get_window_stats(item, ident).reset_time
+        except StorageError as exc:
+            self._warn(exc)
+            if self._local.hit(item, ident):
+                return
+            reset_at = self._local.get_window_stats(item, ident).reset_time
+        raise RateLimited(max(1, math.ceil(reset_at - time.time())))
+
+    def _warn(self, exc: StorageError) -> None:
+        with self._lock:  # once a minute at most: a Redis outage must not flood the log
+            now = time.monotonic()
+            if now - self._last_warning < 60:
+                return
+            self._last_warning = now
+        log.warning("rate limits: Redis did not answer (%s); counting in this process until it does",
+                    exc.storage_error)
+
+
+def install(app: Flask, *, redis_url: str | None, rates: Mapping[str, Rate] | None = None,
+            prefix: str = "adal:rl") -> Limiter:
+    limiter = Limiter(redis_url, rates=rates, prefix=prefix)
+    app.extensions[_EXTENSION] = limiter
+    return limiter
+
+
+def limiter() -> Limiter:
+    return current_app.extensions[_EXTENSION]  # type: ignore[no-any-return]
+
+
+def hit(bucket: str, key: str, *, limit: int | None = None, per_seconds: int | None = None) -> None:
+    """Count one request of ``key`` in ``bucket`` for the current app. Raises ``RateLimited``
+    (status 429, a translated "try again in ..." message, ``retry_after`` seconds for the
+    ``Retry-After`` header, which the error handler adds). Omit ``limit``/``per_seconds`` to use
+    the installation's configured rate of one of the named buckets above."""
+    limiter().hit(bucket, key, limit=limit, per_seconds=per_seconds)
