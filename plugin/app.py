@@ -12,7 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from lti.jwks import PlatformKeyCache
 from lti.services import LtiServices, PlatformTokens
 from plugin.config import Config, load_config
-from plugin.kernel import i18n, web
+from plugin.kernel import i18n, ratelimit, web
 from plugin.kernel.crypto import SecretBox
 from plugin.kernel.db import make_engine
 from plugin.kernel.filestore import FileStore
@@ -39,6 +39,13 @@ def build_runtime(config: Config) -> Runtime:
     services = LtiServices(runtime, PlatformTokens())
     runtime.ports.grades_impl = services
     runtime.ports.roster_impl = services
+    if config.smtp is not None:  # reminders by e-mail only when the institution set a mail server
+        from plugin.kernel.mail import SmtpMail, SmtpSettings
+
+        smtp = config.smtp
+        runtime.ports.mail_impl = SmtpMail(SmtpSettings(host=smtp.host, port=smtp.port, sender=smtp.sender,
+                                                        security=smtp.security, user=smtp.user,
+                                                        password=smtp.password))
     return runtime
 
 
@@ -65,6 +72,8 @@ def create_app(config: Config | None = None) -> Flask:
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session: a student may take an hour
         ADAL_FRAME_ANCESTORS=config.frame_ancestors,
         ADAL_CONFIG=config,
+        ADAL_ADMIN_IDLE_MINUTES=config.admin_idle_minutes,
+        ADAL_ADMIN_SESSION_HOURS=config.admin_session_hours,
         TESTING=config.testing,
     )
     if config.proxy_fix_hops:
@@ -73,6 +82,8 @@ def create_app(config: Config | None = None) -> Flask:
             x_host=config.proxy_fix_hops, x_port=config.proxy_fix_hops,
         )
     app.extensions["adal.runtime"] = build_runtime(config)
+    ratelimit.install(app, redis_url=config.redis_url, prefix=config.rate_limit_prefix,
+                      rates={bucket: ratelimit.Rate(*rate) for bucket, rate in config.rate_limits.items()})
     babel.init_app(app, locale_selector=i18n.select_locale)
     csrf.init_app(app)
 
@@ -84,13 +95,19 @@ def create_app(config: Config | None = None) -> Flask:
         return {"languages": i18n.LANGUAGE_NAMES, "current_language": str(get_locale()), "product_name": "Adal",
                 "role_titles": ROLE_TITLES}
 
-    from appeals import student_views
+    from appeals import document_views, reminder_views, student_views
     from appeals import views as commission_views
     from attribution import teacher_views, tools_views
     from attribution import views as work_views
     from evidence import api_views, flag_views, process_views, signal_views
     from lti import dynreg_views
     from lti import views as lti_views
+    from plugin.admin import (
+        retention_views,  # noqa: F401  (adds /admin/retention to the console's blueprint)
+        statistics_views,  # noqa: F401  (adds /admin/statistics to the console's blueprint)
+        system_card,
+    )
+    from plugin.admin import views as admin_views
     from plugin.kernel.views import bp as core_bp
 
     app.extensions["adal.lti_keys"] = PlatformKeyCache()
@@ -105,7 +122,11 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(process_views.bp)
     app.register_blueprint(student_views.bp)  # appeals: the student's cases
     app.register_blueprint(commission_views.bp)  # appeals: the commission's queue and case pages
+    app.register_blueprint(reminder_views.bp)  # appeals: a person's reminders (/reminders)
+    app.register_blueprint(document_views.bp)  # appeals: written decisions and the case file
     app.register_blueprint(api_views.bp)
+    app.register_blueprint(admin_views.bp)  # the admin console, its own sign-in with a second factor
+    app.register_blueprint(system_card.bp)  # public: the system card and data flows (S 6.5, 6.6)
     csrf.exempt(api_views.bp)  # token- and HMAC-authenticated integrations, no browser session
     # The platform posts to these from its own origin: LTI's state, nonce and signature protect them.
     csrf.exempt(lti_views.login)

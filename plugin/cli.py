@@ -67,10 +67,10 @@ def _safe_url(url: str) -> str:
 def _schema_is_current(runtime: Runtime) -> bool:
     from alembic.script import ScriptDirectory
 
-    from plugin.migrations import alembic_config, current_revision
+    from plugin.migrations import alembic_config, current_heads
 
     heads = set(ScriptDirectory.from_config(alembic_config(runtime.engine)).get_heads())
-    return current_revision(runtime.engine) in heads
+    return current_heads(runtime.engine) == heads
 
 
 @click.group(help="Adal: academic integrity and AI-use disclosure for Moodle and Canvas (LTI 1.3).")
@@ -117,6 +117,9 @@ def demo(port: int) -> None:
     upgrade(app.extensions["adal.runtime"].engine)
     base = f"http://127.0.0.1:{port}"
     install_demo(app, base)
+    from plugin.admin.demo import install_demo_admin
+
+    install_demo_admin(app)  # shown on the demo page, so that the admin console can be tried
     with app.app_context(), force_locale(cli_language()):
         click.echo(_("Adal demo: open %(url)s in your browser (Ctrl+C stops it).", url=f"{base}/demo/"))
     # One process, threads: the demo LMS keeps its gradebook in memory.
@@ -206,6 +209,30 @@ def jobs_run(watch: bool, interval: float) -> None:
         click.echo(ngettext("%(num)d submission's copies made.", "%(num)d submissions' copies made.", done))
 
 
+@main.group("deadlines", help="Case deadlines: a response time that ended, an appeal window that closed.")
+def deadlines() -> None:
+    pass
+
+
+@deadlines.command("run", help="Move the cases whose deadline passed (idempotent: run it from cron, e.g. every "
+                               "15 minutes); a decision whose appeal window closed becomes final and takes effect.")
+def deadlines_run() -> None:
+    from appeals.appeal import run_deadlines
+    from appeals.effects import send_effects, unsent_cases
+
+    with _app() as app:
+        runtime = _runtime(app)
+        now = now_utc()
+        with runtime.session() as session:
+            fired = run_deadlines(session, now=now)
+            session.commit()
+            unsent = unsent_cases(session)  # this run's, and any the LMS refused before: sent again
+        for case_id in unsent:
+            send_effects(runtime, case_id, now=now)
+        click.echo(ngettext("%(num)d case moved past its deadline.", "%(num)d cases moved past their deadline.",
+                            len(fired)))
+
+
 def _start_job_runner() -> Any:
     """``adal jobs run --watch`` beside the web workers, at a lower CPU priority, so a burst of
     submissions is answered first and copied right after."""
@@ -252,6 +279,28 @@ def files_verify() -> None:
         if problems:
             sys.exit(1)
         click.echo(_("File store verified."))
+
+
+@main.group("decisions", help="Written decisions of the commission (DOCX and PDF, kept on file).")
+def decisions_group() -> None:
+    pass
+
+
+@decisions_group.command("verify", help="Check every written decision against the recorded decision and the file "
+                                        "store; exit 1 on any mismatch.")
+def decisions_verify() -> None:
+    from appeals.documents import verify_all
+
+    with _app() as app:
+        with _runtime(app).session() as session:
+            session.connection(execution_options=READ_ONLY)
+            count, problems = verify_all(session)
+        for problem in problems:
+            click.echo(problem, err=True)
+        if problems:
+            sys.exit(1)
+        click.echo(ngettext("%(num)d written decision verified: it matches the recorded decision.",
+                            "%(num)d written decisions verified: they match the recorded decisions.", count))
 
 
 @main.group(help="Institution settings (stored in the database).")
@@ -610,6 +659,286 @@ def housekeeping() -> None:
         parts = runtime.files.sweep_temp()
         click.echo(_("Removed %(states)d expired login states and %(parts)d unfinished uploads.",
                      states=states, parts=parts))
+
+
+@main.group("admin", help="Admin console accounts (password and TOTP second factor); the console is at /admin/.")
+def admin_group() -> None:
+    pass
+
+
+def _print_enrolment(enrolment: Any) -> None:
+    """The TOTP enrolment and recovery codes, printed this once: nothing shows them again."""
+    import io
+
+    import segno
+
+    click.echo(_("Add this account to an authenticator app (FreeOTP, Aegis, Google Authenticator, ...): scan the QR "
+                 "code, or enter the address below. It is shown only this once."))
+    qr = io.StringIO()
+    segno.make(enrolment.uri, error="m").terminal(out=qr, compact=True)
+    click.echo(qr.getvalue())
+    click.echo(enrolment.uri)
+    click.echo("")
+    click.echo(_("Recovery codes: each signs in once instead of a code from the app. Print or write them down and "
+                 "keep them somewhere safe."))
+    for code in enrolment.recovery_codes:
+        click.echo(f"  {code}")
+
+
+@admin_group.command("create", help="Create an admin; the password is asked twice (or read from standard input).")
+@click.argument("username")
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of standard input.")
+def admin_create(username: str, password_stdin: bool) -> None:
+    from plugin.admin.accounts import create_admin
+
+    with _app() as app, _runtime(app).session() as session:
+        if password_stdin:
+            password = sys.stdin.readline().rstrip("\r\n")
+        else:
+            password = click.prompt(_("Password"), hide_input=True, confirmation_prompt=True)
+        try:
+            enrolment = create_admin(session, _cli_actor(), username, password, now=now_utc())
+        except InvalidInput as exc:
+            session.rollback()
+            raise click.ClickException(str(exc)) from None
+        session.commit()
+        click.echo(_("Admin %(name)s created.", name=enrolment.account.username))
+        _print_enrolment(enrolment)
+
+
+@admin_group.command("list", help="Admins, whether each is locked, recovery codes left, sessions open.")
+def admin_list() -> None:
+    from plugin.admin.accounts import is_locked, list_admins
+
+    with _app() as app, _runtime(app).session() as session:
+        now = now_utc()
+        rows = list_admins(session, now=now)
+        if not rows:
+            click.echo(_("No admin has been created: run `adal admin create USERNAME`."))
+        for row in rows:
+            account = row.account
+            state = (_("locked until %(when)s", when=f"{account.locked_until:%Y-%m-%d %H:%M}Z")
+                     if account.locked_until is not None and is_locked(account, now) else _("active"))
+            click.echo(f"{account.username}  {state}  {account.created_at:%Y-%m-%d}  "
+                       + ngettext("%(num)d recovery code left", "%(num)d recovery codes left",
+                                  row.recovery_codes_left) + "  "
+                       + ngettext("%(num)d open session", "%(num)d open sessions", row.open_sessions))
+
+
+@admin_group.command("unlock", help="Lift a lockout after failed sign-in attempts.")
+@click.argument("username")
+def admin_unlock(username: str) -> None:
+    from plugin.admin.accounts import unlock_admin
+    from plugin.kernel.errors import NotFound
+
+    with _app() as app, _runtime(app).session() as session:
+        try:
+            account = unlock_admin(session, _cli_actor(), username, now=now_utc())
+        except NotFound as exc:
+            session.rollback()
+            raise click.ClickException(str(exc)) from None
+        session.commit()
+        click.echo(_("Admin %(name)s unlocked.", name=account.username))
+
+
+@admin_group.command("reset-second-factor", help="A new TOTP seed and new recovery codes (the old ones stop "
+                                                  "working, open sessions end); prints the new enrolment once.")
+@click.argument("username")
+def admin_reset_second_factor(username: str) -> None:
+    from plugin.admin.accounts import reset_second_factor
+    from plugin.kernel.errors import NotFound
+
+    with _app() as app, _runtime(app).session() as session:
+        try:
+            enrolment = reset_second_factor(session, _cli_actor(), username, now=now_utc())
+        except NotFound as exc:
+            session.rollback()
+            raise click.ClickException(str(exc)) from None
+        session.commit()
+        click.echo(_("The second factor of %(name)s was reset.", name=enrolment.account.username))
+        _print_enrolment(enrolment)
+
+
+@main.group(help="Retention periods per data category (S 5.3в): delete or anonymise what has expired.")
+def retention() -> None:
+    pass
+
+
+@retention.command("run", help="Delete or anonymise expired data (for cron, daily); --dry-run only lists it. "
+                                "Open cases and anything under a legal hold are kept. Safe to run again.")
+@click.option("--dry-run", is_flag=True, help="Print what would go, per category, and change nothing.")
+def retention_run(dry_run: bool) -> None:
+    from plugin.admin.retention_views import echo_retention_report, run_and_remove_files
+
+    with _app() as app:
+        report = run_and_remove_files(_runtime(app), _cli_actor(), now=now_utc(), dry_run=dry_run)
+        for line in echo_retention_report(report):
+            click.echo(line)
+
+
+@main.group(help="Legal holds: keep a case, a person or a course out of retention and erasure.")
+def hold() -> None:
+    pass
+
+
+@hold.command("add", help="Put a case (by its number or id), a person (user id) or a course (id) under a hold.")
+@click.option("--case", "case", default=None, help="The case's number (e.g. 2026-0001) or id.")
+@click.option("--user", "user_id", default=None, type=int, help="The person's user id.")
+@click.option("--course", "course_id", default=None, type=int, help="The course's id.")
+@click.option("--reason", required=True, help="Why the data must be kept (a dispute, a request by an authority).")
+def hold_add(case: str | None, user_id: int | None, course_id: int | None, reason: str) -> None:
+    from plugin.admin.holds import add_hold
+    from plugin.admin.retention_views import case_id_of
+    from plugin.kernel.errors import NotFound
+
+    given = [(kind, value) for kind, value in (("case", case), ("user", user_id), ("course", course_id))
+             if value is not None]
+    if len(given) != 1:
+        raise click.UsageError(_("Name exactly one of --case, --user or --course."))
+    kind, value = given[0]
+    with _app() as app, _runtime(app).session() as session:
+        try:
+            subject_id = case_id_of(session, str(value)) if kind == "case" else int(value)
+            found = add_hold(session, _cli_actor(), kind, subject_id, reason=reason, now=now_utc())
+        except (InvalidInput, NotFound) as exc:
+            session.rollback()
+            raise click.ClickException(str(exc)) from None
+        session.commit()
+        click.echo(_("Legal hold #%(id)d added.", id=found.id))
+
+
+@hold.command("remove", help="Release a legal hold (it stays listed as released).")
+@click.argument("hold_id", type=int)
+def hold_remove(hold_id: int) -> None:
+    from plugin.admin.holds import release_hold
+    from plugin.kernel.errors import NotFound
+
+    with _app() as app, _runtime(app).session() as session:
+        try:
+            release_hold(session, _cli_actor(), hold_id, now=now_utc())
+        except (InvalidInput, NotFound) as exc:
+            session.rollback()
+            raise click.ClickException(str(exc)) from None
+        session.commit()
+        click.echo(_("Legal hold #%(id)d released.", id=hold_id))
+
+
+@hold.command("list", help="Active legal holds (with --all, released ones too).")
+@click.option("--all", "show_all", is_flag=True, help="Include released holds.")
+def hold_list(show_all: bool) -> None:
+    from plugin.admin.holds import describe_subject, list_holds
+
+    with _app() as app, _runtime(app).session() as session:
+        holds = list_holds(session, include_released=show_all)
+        if not holds:
+            click.echo(_("No legal hold is active."))
+        for found in holds:
+            state = _("released %(date)s", date=f"{found.released_at:%Y-%m-%d}") if found.released_at else _("active")
+            click.echo(f"#{found.id}  {describe_subject(session, found.subject_kind, found.subject_id)}  {state}  "
+                       f"{found.created_at:%Y-%m-%d}  {found.created_by}  {found.reason}")
+
+
+@main.group(help="Data-subject requests (S 5.3г): a person's data exported, or erased on request.")
+def subject() -> None:
+    pass
+
+
+@subject.command("export", help="Write everything Adal keeps about a person to a ZIP (JSON, files, README).")
+@click.argument("user_id", type=int)
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path))
+def subject_export(user_id: int, output: Path) -> None:
+    from plugin.admin.subjects import export_subject
+    from plugin.kernel.errors import NotFound
+
+    with _app() as app, _runtime(app).session() as session:
+        try:
+            export = export_subject(session, _cli_actor(), user_id, now=now_utc())
+        except NotFound as exc:
+            session.rollback()
+            raise click.ClickException(str(exc)) from None
+        output.write_bytes(export.to_zip())
+        session.commit()  # the export is audited once the file exists
+        click.echo(_("Wrote %(output)s: %(rows)d rows and %(files)d files.", output=str(output),
+                     rows=sum(len(rows) for rows in export.data["tables"].values()), files=len(export.files)))
+        for sha in export.missing_files:
+            click.echo(_("Note: file %(sha)s is no longer in the store.", sha=sha), err=True)
+
+
+@subject.command("erase", help="Delete or anonymise a person's data. Refused while they or their cases are under a "
+                               "legal hold or a case is open; a sanction record within its period is kept.")
+@click.argument("user_id", type=int)
+@click.option("--dry-run", is_flag=True, help="Print what would be erased and kept, and change nothing.")
+def subject_erase(user_id: int, dry_run: bool) -> None:
+    from plugin.admin.retention_views import echo_erasure, erase_and_remove_files
+    from plugin.kernel.errors import NotFound
+
+    with _app() as app:
+        try:
+            result = erase_and_remove_files(_runtime(app), _cli_actor(), user_id, now=now_utc(), dry_run=dry_run)
+        except (InvalidInput, NotFound) as exc:
+            raise click.ClickException(str(exc)) from None
+        for line in echo_erasure(result):
+            click.echo(line)
+
+
+@main.group(help="Reports for the head of the institution, without personal data.")
+def report() -> None:
+    pass
+
+
+@report.command("monitoring", help="The monitoring report (S 9.3) for a period, as PDF: use of Adal, appeals and "
+                                   "incident statistics, small counts hidden.")
+@click.option("--from", "first", required=True, type=click.DateTime(formats=["%Y-%m-%d"]),
+              help="The first day (YYYY-MM-DD), in the institution's time zone.")
+@click.option("--to", "last", required=True, type=click.DateTime(formats=["%Y-%m-%d"]),
+              help="The last day, included.")
+@click.option("--lang", type=click.Choice(LANGUAGES), default=None, help="The report's language (default: ADAL_LANG).")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path))
+def report_monitoring(first: Any, last: Any, lang: str | None, output: Path) -> None:
+    from zoneinfo import ZoneInfo
+
+    from plugin.admin.report import render_monitoring_report
+    from plugin.admin.statistics import period_scope
+
+    with _app() as app, _runtime(app).session() as session:
+        zone = ZoneInfo(get_setting(session, "institution.timezone"))
+        try:
+            scope = period_scope(first.date(), last.date(), zone)
+        except InvalidInput as exc:
+            raise click.ClickException(str(exc)) from None
+        pdf = render_monitoring_report(session, scope, lang=lang or cli_language(), zone=zone)
+        try:
+            output.write_bytes(pdf)
+        except OSError as exc:
+            raise click.ClickException(f"{output}: {exc.strerror}") from None
+        click.echo(_("Wrote %(output)s.", output=str(output)))
+
+
+@main.group(help="Reminders of commission cases, in Adal and by e-mail when SMTP is configured.")
+def reminders() -> None:
+    pass
+
+
+@reminders.command("run", help="Create the reminders due now and e-mail those not sent yet; meant for cron (every "
+                               "15 minutes). Running it again creates and sends nothing twice.")
+def reminders_run() -> None:
+    from appeals.reminders import run_reminders
+
+    with _app() as app:
+        runtime = _runtime(app)
+        config = app.config["ADAL_CONFIG"]
+        with runtime.session() as session:
+            summary = run_reminders(session, now=now_utc(), mail=runtime.ports.mail_impl, base_url=config.base_url)
+        for failure in summary.failures:
+            click.echo(_("Not e-mailed (retried on the next run): reminder %(failure)s", failure=failure), err=True)
+        if summary.mail_configured:
+            click.echo(_("Reminders: %(created)d created, %(emailed)d e-mailed, %(failed)d failed.",
+                         created=summary.created, emailed=summary.emailed, failed=summary.failed))
+        else:
+            click.echo(_("Reminders: %(created)d created; no e-mail is sent (ADAL_SMTP_HOST is not set).",
+                         created=summary.created))
+        if summary.failed:
+            sys.exit(1)
 
 
 # -- stamping: no instance folder, no database, nothing but the requested output ------------------

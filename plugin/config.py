@@ -50,6 +50,15 @@ class Config:
     # "inline": the stamped copy of a submission is made in the request; "background": after the
     # response, by `adal jobs run --watch` (which `adal serve` starts beside the web workers).
     copy_mode: str = "inline"
+    # Outgoing mail for reminders (``ADAL_SMTP_*``, ``ADAL_MAIL_FROM``): none unless a host is set.
+    smtp: SmtpConfig | None = None
+    # Rate limits that differ from the defaults (``plugin.kernel.ratelimit.DEFAULT_RATES``):
+    # bucket -> (requests, per seconds), from ``ADAL_RATE_*``; shared through Redis when set.
+    rate_limits: Mapping[str, tuple[int, int]] = field(default_factory=dict)
+    rate_limit_prefix: str = "adal:rl"  # Redis key prefix (tests give each run its own)
+    # The admin console's sessions end after this long without a request, and this long after sign-in.
+    admin_idle_minutes: int = 30
+    admin_session_hours: int = 8
 
 
 def _choice(env: Mapping[str, str], name: str, options: tuple[str, ...], default: str) -> str:
@@ -70,6 +79,33 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> i
     if value < minimum:
         raise ConfigError(f"{name} must be at least {minimum}, got {value}")
     return value
+
+
+#: bucket (``plugin.kernel.ratelimit``) -> the variable that overrides its rate, as "REQUESTS/SECONDS"
+RATE_LIMIT_VARIABLES = {
+    "lti_user": "ADAL_RATE_LTI_USER",
+    "lti_platform": "ADAL_RATE_LTI_PLATFORM",
+    "api_token": "ADAL_RATE_API_TOKEN",
+    "admin_login_account": "ADAL_RATE_ADMIN_ACCOUNT",
+    "admin_login_address": "ADAL_RATE_ADMIN_ADDRESS",
+}
+
+
+def _rate_limits(env: Mapping[str, str]) -> dict[str, tuple[int, int]]:
+    found = {}
+    for bucket, name in RATE_LIMIT_VARIABLES.items():
+        raw = (env.get(name) or "").strip()
+        if not raw:
+            continue
+        count, _slash, seconds = raw.partition("/")
+        try:
+            rate = (int(count), int(seconds))
+        except ValueError:
+            rate = (0, 0)
+        if rate[0] < 1 or rate[1] < 1:
+            raise ConfigError(f"{name} must be REQUESTS/SECONDS, like 30/60, got {raw!r}")
+        found[bucket] = rate
+    return found
 
 
 def _read_or_create_key(path: Path) -> bytes:
@@ -94,6 +130,40 @@ def _read_or_create_key(path: Path) -> bytes:
         handle.flush()
         os.fsync(handle.fileno())
     return key
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    host: str
+    port: int
+    security: str  # starttls | tls | none
+    sender: str
+    user: str | None = None
+    password: str | None = field(default=None, repr=False)
+
+
+SMTP_DEFAULT_PORTS = {"starttls": 587, "tls": 465, "none": 25}
+
+
+def _smtp(env: Mapping[str, str]) -> SmtpConfig | None:
+    """The mail server, when ``ADAL_SMTP_HOST`` is set; ``ADAL_MAIL_FROM`` is then required."""
+    host = (env.get("ADAL_SMTP_HOST") or "").strip()
+    if not host:
+        return None
+    security = _choice(env, "ADAL_SMTP_SECURITY", tuple(SMTP_DEFAULT_PORTS), "starttls")
+    sender = (env.get("ADAL_MAIL_FROM") or "").strip()
+    if "@" not in sender:
+        raise ConfigError("ADAL_MAIL_FROM must be the address reminders come from, e.g. adal@school.example.kz "
+                          "(needed when ADAL_SMTP_HOST is set)")
+    port = _int(env, "ADAL_SMTP_PORT", SMTP_DEFAULT_PORTS[security], minimum=1)
+    if port > 65535:
+        raise ConfigError(f"ADAL_SMTP_PORT must be at most 65535, got {port}")
+    user = env.get("ADAL_SMTP_USER") or None
+    if user and security == "none":
+        raise ConfigError("ADAL_SMTP_USER is set but ADAL_SMTP_SECURITY=none would send the password unencrypted; "
+                          "use starttls or tls")
+    return SmtpConfig(host=host, port=port, security=security, sender=sender, user=user,
+                      password=env.get("ADAL_SMTP_PASSWORD") or None)
 
 
 def _instance_path(env: Mapping[str, str]) -> Path:
@@ -179,6 +249,10 @@ def load_config(env: Mapping[str, str] | None = None, **overrides: object) -> Co
         c2pa_trust_anchors_path=c2pa.trust_anchors,
         c2pa_tsa_url=c2pa.tsa_url,
         copy_mode=_choice(env, "ADAL_COPY_MODE", ("inline", "background"), "inline"),
+        smtp=_smtp(env),
+        rate_limits=_rate_limits(env),
+        admin_idle_minutes=_int(env, "ADAL_ADMIN_IDLE_MINUTES", 30, minimum=1),
+        admin_session_hours=_int(env, "ADAL_ADMIN_SESSION_HOURS", 8, minimum=1),
     )
     if overrides:
         from dataclasses import replace

@@ -128,6 +128,18 @@ def _boolean(value: Any) -> bool:
     return value
 
 
+def _text(limit: int, *, lines: bool = False) -> Callable[[Any], str]:
+    """Free text an administrator types (a name, a contact); empty means "not filled in yet"."""
+    def check(value: Any) -> str:
+        if not isinstance(value, str) or len(value) > limit:
+            raise SettingError(_("must be text of at most %(limit)d characters", limit=limit))
+        allowed = "\n\r\t" if lines else "\t"
+        if any(ord(c) < 32 and c not in allowed for c in value):
+            raise SettingError(_("must not contain control characters"))
+        return value.replace("\r\n", "\n").strip()
+    return check
+
+
 DEGREE_LEVELS = ("bachelor", "master", "doctoral", "school", "college")
 RETENTION_CATEGORIES = ("submissions", "drafts", "signals", "cases_not_responsible", "cases_sanctioned",
                         "notices", "audit")
@@ -172,13 +184,30 @@ SPECS: dict[str, SettingSpec] = {
                     [{"level": 0, "code": "warning"}, {"level": 1, "code": "resubmission"},
                      {"level": 2, "code": "zero_grade_retake"}, {"level": 3, "code": "disciplinary"}],
                     _sanctions, _l("The sanction levels 0 to 3 and what each means at this institution.")),
+        SettingSpec("sanctions.level1_deduction_percent", 20, _int_range(0, 100),
+                    _l("Level 1: the share of the assignment's maximum points deducted from the grade, in percent.")),
+        SettingSpec("sanctions.resubmit_working_days", 10, _int_range(1, 90),
+                    _l("Level 1: working days the student has to resubmit the work once the decision is final.")),
         SettingSpec("retention.days",
-                    {"submissions": 1095, "drafts": 365, "signals": 1095, "cases_not_responsible": 0,
-                     "cases_sanctioned": 1825, "notices": 1825, "audit": 3650},
+                    # What each count starts from, and why these defaults: README, "Retention and
+                    # data-subject requests"; `adal retention run` applies them.
+                    {"submissions": 365, "drafts": 365, "signals": 365, "cases_not_responsible": 0,
+                     "cases_sanctioned": 1825, "notices": 1095, "audit": 1825},
                     _day_map(RETENTION_CATEGORIES),
                     _l("How many days each category of data is kept before it is deleted or anonymised.")),
         SettingSpec("privacy.collect_email", False, _boolean,
                     _l("Whether to keep e-mail addresses the LMS sends (off: privacy by default).")),
+        # The system card (S 6.5, /system-card): what only the institution can say. Empty until filled in.
+        SettingSpec("system_card.institution", "", _text(300),
+                    _l("The educational organisation that uses Adal, as shown on the system card.")),
+        SettingSpec("system_card.supplier", "", _text(300),
+                    _l("Who supplies and maintains this installation of Adal (the system card's supplier).")),
+        SettingSpec("system_card.responsible_name", "", _text(300),
+                    _l("The responsible person for Adal: name and position, shown on the system card.")),
+        SettingSpec("system_card.responsible_contact", "", _text(300),
+                    _l("How to reach the responsible person: e-mail, phone or office, shown on the system card.")),
+        SettingSpec("system_card.approved_scenario", "", _text(2000, lines=True),
+                    _l("The approved scenario of use: the order or policy that allows Adal, and for what.")),
     )
 }
 

@@ -18,8 +18,11 @@ def load_all_models() -> None:
     import attribution.models  # noqa: F401
     import evidence.models  # noqa: F401
     import lti.models  # noqa: F401
+    import plugin.kernel.admin_records
     import plugin.kernel.audit
     import plugin.kernel.notices
+    import plugin.kernel.notifications
+    import plugin.kernel.retention_records
     import plugin.kernel.settings
     import plugin.kernel.users  # noqa: F401
 
@@ -31,12 +34,16 @@ def alembic_config(bind: Engine | Connection) -> AlembicConfig:
     return cfg
 
 
-def upgrade(bind: Engine | Connection, revision: str = "head") -> None:
+def upgrade(bind: Engine | Connection, revision: str = "heads") -> None:
     command.upgrade(alembic_config(bind), revision)
 
 
-def current_revision(bind: Engine) -> str | None:
+def current_heads(bind: Engine) -> set[str]:
     from alembic.runtime.migration import MigrationContext
 
     with bind.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        return set(MigrationContext.configure(conn).get_current_heads())
+
+
+def current_revision(bind: Engine) -> str | None:
+    return ",".join(sorted(current_heads(bind))) or None

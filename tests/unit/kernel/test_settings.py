@@ -79,6 +79,10 @@ GOOD = [
     ("commission.quorum", 50, 50),
     ("appeal.window_working_days", 1, 1),
     ("appeal.window_working_days", 90, 90),
+    ("sanctions.level1_deduction_percent", 0, 0),
+    ("sanctions.level1_deduction_percent", 100, 100),
+    ("sanctions.resubmit_working_days", 1, 1),
+    ("sanctions.resubmit_working_days", 90, 90),
     ("case.objection_working_days", 30, 30),
     ("originality.max_nonoriginal_percent", with_value(ORIGINALITY, "master", 0),
      with_value(ORIGINALITY, "master", 0)),
@@ -95,6 +99,13 @@ GOOD = [
     ("retention.days", with_value(RETENTION, "audit", 36500), with_value(RETENTION, "audit", 36500)),
     ("privacy.collect_email", True, True),
     ("privacy.collect_email", False, False),
+    ("system_card.institution", "  Synthetic School No. 7  ", "Synthetic School No. 7"),
+    ("system_card.institution", "", ""),
+    ("system_card.supplier", "Adal maintainers", "Adal maintainers"),
+    ("system_card.responsible_name", "Aigul Testova, deputy director", "Aigul Testova, deputy director"),
+    ("system_card.responsible_contact", "integrity@school.example.test", "integrity@school.example.test"),
+    ("system_card.approved_scenario", "Order 12\r\nfor grades 8-11\n", "Order 12\nfor grades 8-11"),
+    ("system_card.approved_scenario", "x" * 2000, "x" * 2000),
 ]
 
 BAD = [
@@ -142,6 +153,10 @@ BAD = [
     ("commission.quorum", None),
     ("appeal.window_working_days", 0),
     ("appeal.window_working_days", 91),
+    ("sanctions.level1_deduction_percent", -1),
+    ("sanctions.level1_deduction_percent", 101),
+    ("sanctions.resubmit_working_days", 0),
+    ("sanctions.resubmit_working_days", 91),
     ("case.objection_working_days", 0),
     ("case.objection_working_days", 31),
     ("originality.max_nonoriginal_percent", without(ORIGINALITY, "doctoral")),
@@ -172,6 +187,14 @@ BAD = [
     ("privacy.collect_email", "true"),
     ("privacy.collect_email", 1),
     ("privacy.collect_email", None),
+    ("system_card.institution", 7),
+    ("system_card.institution", None),
+    ("system_card.institution", "x" * 301),
+    ("system_card.supplier", ["Adal"]),
+    ("system_card.responsible_name", "Aigul\nTestova"),
+    ("system_card.responsible_contact", "a\x00b"),
+    ("system_card.approved_scenario", "x" * 2001),
+    ("system_card.approved_scenario", "Order\x1b[31m 12"),
 ]
 
 
