@@ -4,14 +4,17 @@
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, MetaData, Table, text
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 from plugin.app import build_runtime, create_app
@@ -60,12 +63,79 @@ def database_url(tmp_path: Path) -> Iterator[str]:
         _drop_postgres_schema(TEST_DATABASE_URL, schema)
 
 
-@pytest.fixture
-def migrated_url(database_url: str) -> str:
-    engine = make_engine(database_url)
+@dataclass
+class _MigratedPool:
+    """A migrated database reused test after test: on SQLite a file copied for each test, on
+    PostgreSQL one schema emptied after each test (TRUNCATE … RESTART IDENTITY, then the rows the
+    migrations themselves wrote are put back). Migrating 13 revisions for every test cost most of
+    the suite's time; the schema itself is the same either way (test_schema checks it)."""
+
+    url: str
+    engine: Engine | None = None  # PostgreSQL only
+    schema: str | None = None
+    tables: list[str] = field(default_factory=list)
+    seed: dict[str, list[dict[str, object]]] = field(default_factory=dict)
+
+
+def _migrate_pool(base: Path) -> _MigratedPool:
+    if TEST_DATABASE_URL is None:
+        path = base / "migrated.sqlite3"
+        engine = make_engine(f"sqlite:///{path}")
+        upgrade(engine)
+        engine.dispose()
+        return _MigratedPool(url=str(path))
+    url, schema = _new_postgres_schema(TEST_DATABASE_URL)
+    engine = make_engine(url)
     upgrade(engine)
-    engine.dispose()
-    return database_url
+    meta = MetaData()
+    meta.reflect(engine)
+    tables = [table.name for table in meta.sorted_tables if table.name != "alembic_version"]
+    with engine.connect() as conn:
+        seed = {name: [dict(row._mapping) for row in conn.execute(meta.tables[name].select())] for name in tables}
+    return _MigratedPool(url=url, engine=engine, schema=schema, tables=tables,
+                         seed={name: rows for name, rows in seed.items() if rows})
+
+
+def _empty_pool(pool: _MigratedPool) -> bool:
+    """Back to the state right after the migrations; False when a lingering connection holds a lock."""
+    assert pool.engine is not None
+    names = ", ".join(f'"{name}"' for name in pool.tables)
+    try:
+        with pool.engine.begin() as conn:
+            conn.execute(text("SET LOCAL lock_timeout = '15s'"))
+            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            meta = MetaData()
+            for name, rows in pool.seed.items():
+                table = Table(name, meta, autoload_with=conn)
+                conn.execute(table.insert(), rows)
+    except OperationalError:
+        return False
+    return True
+
+
+@pytest.fixture(scope="session")
+def _migrated_pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[_MigratedPool]]:
+    pools = [_migrate_pool(tmp_path_factory.mktemp("migrated"))]
+    yield pools
+    for pool in pools:
+        if pool.engine is not None:
+            pool.engine.dispose()
+            _drop_postgres_schema(TEST_DATABASE_URL or "", pool.schema or "")
+
+
+@pytest.fixture
+def migrated_url(tmp_path: Path,
+                 _migrated_pool: list[_MigratedPool]) -> Iterator[str]:
+    """A database at the latest revision with nothing in it but what the migrations write."""
+    pool = _migrated_pool[-1]
+    if pool.engine is None:  # SQLite: a copy of the migrated file
+        target = tmp_path / "adal-test.sqlite3"
+        shutil.copyfile(pool.url, target)
+        yield f"sqlite:///{target}"
+        return
+    yield pool.url
+    if not _empty_pool(pool):  # something still holds the old schema: carry on with a fresh one
+        _migrated_pool.append(_migrate_pool(tmp_path))
 
 
 def make_config(instance: Path, database_url: str, **extra_env: str) -> Config:

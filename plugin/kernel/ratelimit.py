@@ -7,7 +7,9 @@ request carries, never the address alone for LTI: a whole class behind one schoo
 Counters live in Redis when the installation has ``ADAL_REDIS_URL`` (several gunicorn workers or
 machines must share them), in this process otherwise. Built on the ``limits`` library (moving
 window: exact, and the oldest hit in the window gives an exact ``Retry-After``). Keys are hashed
-before they reach the store, so Redis holds no user id or token.
+before they reach the store, so Redis holds no user id or token. In one process the same moving
+window is kept by ``_LocalWindows`` below: the library's in-memory store re-scans every key from a
+timer thread after each hit, which cost a launch 5 ms of CPU with a class's worth of keys.
 
 If Redis does not answer, the counters fall back to this process (logged): a broken cache must not
 stop a class from launching, and each worker still limits what it sees.
@@ -23,6 +25,7 @@ import logging
 import math
 import threading
 import time
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -30,7 +33,7 @@ from flask import Flask, current_app
 from flask_babel import ngettext
 from limits import RateLimitItemPerSecond
 from limits.errors import StorageError
-from limits.storage import MemoryStorage, RedisStorage
+from limits.storage import RedisStorage
 from limits.strategies import MovingWindowRateLimiter
 
 from plugin.kernel.errors import AdalError
@@ -90,6 +93,37 @@ def retry_message(seconds: int) -> str:
     return ngettext("Try again in %(num)d minute.", "Try again in %(num)d minutes.", minutes)
 
 
+class _LocalWindows:
+    """Moving windows in this process: per key, the times of the hits still inside its window.
+    Pruned at each hit of the key, and all keys every ``_SWEEP`` hits, so memory follows the
+    keys active in the last window."""
+
+    _SWEEP = 4096
+
+    def __init__(self) -> None:
+        self._hits: dict[str, tuple[int, deque[float]]] = {}
+        self._lock = threading.Lock()
+        self._count = 0
+
+    def hit(self, key: str, rate: Rate, now: float) -> float | None:
+        """Count a hit and return None, or return when the window has room again (nothing counted)."""
+        with self._lock:
+            self._count += 1
+            if self._count % self._SWEEP == 0:
+                self._sweep(now)
+            _per, times = self._hits.setdefault(key, (rate.per_seconds, deque()))
+            while times and times[0] <= now - rate.per_seconds:
+                times.popleft()
+            if len(times) >= rate.limit:
+                return times[len(times) - rate.limit] + rate.per_seconds
+            times.append(now)
+            return None
+
+    def _sweep(self, now: float) -> None:
+        for key in [k for k, (per, times) in self._hits.items() if not times or times[-1] <= now - per]:
+            del self._hits[key]
+
+
 class Limiter:
     """One per app. ``redis_url`` None: counters in this process only."""
 
@@ -97,7 +131,7 @@ class Limiter:
                  prefix: str = "adal:rl") -> None:
         self.rates = {**DEFAULT_RATES, **(rates or {})}
         self.shared = redis_url is not None
-        self._local = MovingWindowRateLimiter(MemoryStorage())
+        self._local = _LocalWindows()
         self._redis: MovingWindowRateLimiter | None = None
         if redis_url:
             storage = RedisStorage(redis_url, key_prefix=prefix, wrap_exceptions=True,
@@ -116,19 +150,21 @@ class Limiter:
         """Count one request of ``key`` in ``bucket``; raise ``RateLimited`` (nothing counted) when
         the window is full. ``limit``/``per_seconds`` default to the bucket's configured rate."""
         rate = self.rate(bucket) if limit is None or per_seconds is None else Rate(limit, per_seconds)
-        item = RateLimitItemPerSecond(rate.limit, rate.per_seconds, namespace=bucket)
         ident = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:32]
-        strategy = self._redis or self._local
-        try:
-            if strategy.hit(item, ident):
-                return
-            reset_at = strategy.get_window_stats(item, ident).reset_time
-        except StorageError as exc:
-            self._warn(exc)
-            if self._local.hit(item, ident):
-                return
-            reset_at = self._local.get_window_stats(item, ident).reset_time
-        raise RateLimited(max(1, math.ceil(reset_at - time.time())))
+        reset_at: float | None
+        if self._redis is not None:
+            item = RateLimitItemPerSecond(rate.limit, rate.per_seconds, namespace=bucket)
+            try:
+                if self._redis.hit(item, ident):
+                    return
+                reset_at = self._redis.get_window_stats(item, ident).reset_time
+                raise RateLimited(max(1, math.ceil(reset_at - time.time())))
+            except StorageError as exc:
+                self._warn(exc)
+        now = time.time()
+        reset_at = self._local.hit(f"{bucket}|{rate}|{ident}", rate, now)
+        if reset_at is not None:
+            raise RateLimited(max(1, math.ceil(reset_at - now)))
 
     def _warn(self, exc: StorageError) -> None:
         with self._lock:  # once a minute at most: a Redis outage must not flood the log

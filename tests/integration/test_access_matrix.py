@@ -498,10 +498,12 @@ def _probes(w: dict[str, Any]) -> list[tuple[str, str, str, dict[str, str], str]
 
 
 def _page_text(response: Any, url: str) -> str:
-    """The answer as a probe sees it, without what differs by request only: the correlation id and
-    the page's own address (the language switch sends the reader back to it)."""
+    """The answer as a probe sees it, without what differs by request only: the correlation id, the
+    page's own address (the language switch sends the reader back to it) and the CSRF token (signed
+    with the second it was made: two requests a second apart get different ones)."""
     body = response.get_data(as_text=True)
     body = body.replace(response.headers.get("X-Correlation-Id", "-"), "<ref>")
+    body = re.sub(r'name="csrf_token" value="[^"]*"', 'name="csrf_token" value="<token>"', body)
     return body.replace(url, "<url>").replace(url.replace("/", "%2F"), "<url>")
 
 

@@ -122,3 +122,17 @@ def test_a_bad_rate_names_its_variable(tmp_path, raw):
 
 def test_every_bucket_has_a_default_and_a_variable():
     assert set(RATE_LIMIT_VARIABLES) == set(DEFAULT_RATES)
+
+
+def test_the_in_process_windows_forget_keys_whose_window_has_passed():
+    from plugin.kernel.ratelimit import Rate, _LocalWindows
+
+    windows = _LocalWindows()
+    rate = Rate(2, 60)
+    for n in range(windows._SWEEP - 3):  # a class's worth of students, once each
+        assert windows.hit(f"student-{n}", rate, 1000.0) is None
+    assert windows.hit("student-0", rate, 1001.0) is None
+    assert windows.hit("student-0", rate, 1002.0) == 1060.0  # full: room again when the first hit leaves
+    assert len(windows._hits) == windows._SWEEP - 3
+    windows.hit("late", rate, 1100.0)  # the SWEEP-th hit sweeps: every window but the newest has passed
+    assert set(windows._hits) == {"late"}
