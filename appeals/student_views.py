@@ -364,6 +364,14 @@ def _save_files(files: list[FileStorage], folder: Path) -> tuple[list[tuple[Path
     return saved, None
 
 
+def _store(saved: list[tuple[Path, str, str]]) -> None:
+    """Stored only once the answer or appeal naming the files was accepted: a refused form leaves
+    no file behind."""
+    for path, _name, _sha256 in saved:
+        with open(path, "rb") as handle:
+            runtime().files.put_stream(handle)
+
+
 def _version(raw: str) -> int | None:
     return int(raw) if raw.isdecimal() and len(raw) < 10 else None
 
@@ -412,10 +420,7 @@ def respond_view(case_id: int) -> Response:
             return _refused(case_id, {"form": str(exc)}, values, status=409)
         except InvalidInput as exc:  # the deadline passed (the message names the date)
             return _refused(case_id, {"form": str(exc)}, values)
-        for path, _name, _sha256 in saved:
-            # Stored only now that the answer naming it is accepted: a refused form leaves no file behind.
-            with open(path, "rb") as handle:
-                runtime().files.put_stream(handle)
+        _store(saved)
     flash(_("Your answer was sent to the commission: you accepted the allegation.") if decision == "accept"
           else _("Your answer was sent to the commission: you contested the allegation. The secretary will set the "
                  "date of your hearing."), FLASH)
@@ -497,9 +502,7 @@ def appeal_view(case_id: int) -> Response:
             return _refused(case_id, {"appeal": str(exc)}, values, status=409)
         except InvalidInput as exc:  # the window has closed (the message names the date)
             return _refused(case_id, {"appeal": str(exc)}, values)
-        for path, _name, _sha256 in saved:
-            with open(path, "rb") as handle:
-                runtime().files.put_stream(handle)
+        _store(saved)
     flash(_("Your appeal was sent. The sanction is paused until the appeal panel decides."), FLASH)
     return redirect(url_for("cases.case", case_id=case_id, _anchor="appeal-title"), code=303)
 

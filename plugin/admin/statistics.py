@@ -41,7 +41,7 @@ from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlmodel import Session
 
 from appeals.models import Appeal, Case, Commission
@@ -261,16 +261,23 @@ def outcome_of(state: str, finding: str | None, sanction_level: int | None) -> s
     return "pending"
 
 
+def _in_scope(query: Any, scope: Scope, term: Any, moment: Any) -> Any:
+    """``query`` narrowed to the scope: the term's column equals its term, the time column lies in
+    its period (start included, end excluded)."""
+    if scope.term is not None:
+        query = query.where(term == scope.term)
+    if scope.start is not None:
+        query = query.where(moment >= scope.start)
+    if scope.end is not None:
+        query = query.where(moment < scope.end)
+    return query
+
+
 def _case_facts(session: Session, scope: Scope) -> list[_CaseFacts]:
     query = (select(Case.state, Case.incident_level, Case.sanction_level, Case.finding, Case.course_id,
                     Case.commission_id, Submission.language, Submission.term, Flag.created_at, Case.decided_at)
              .join(Submission, Submission.id == Case.submission_id).join(Flag, Flag.id == Case.flag_id))
-    if scope.term is not None:
-        query = query.where(Submission.term == scope.term)
-    if scope.start is not None:
-        query = query.where(Case.opened_at >= scope.start)
-    if scope.end is not None:
-        query = query.where(Case.opened_at < scope.end)
+    query = _in_scope(query, scope, Submission.term, Case.opened_at)
     return [_CaseFacts(*row) for row in session.execute(query).all()]
 
 
@@ -278,12 +285,7 @@ def _anonymised_cases(session: Session, scope: Scope) -> list[AnonymisedCase]:
     """The anonymised cases in scope, chosen as the live ones are: by the work's term, or by
     the day the case was opened (``opened_at``, which every anonymised row keeps)."""
     query = select(AnonymisedCase)
-    if scope.term is not None:
-        query = query.where(AnonymisedCase.term == scope.term)
-    if scope.start is not None:
-        query = query.where(AnonymisedCase.opened_at >= scope.start)
-    if scope.end is not None:
-        query = query.where(AnonymisedCase.opened_at < scope.end)
+    query = _in_scope(query, scope, AnonymisedCase.term, AnonymisedCase.opened_at)
     return list(session.execute(query.order_by(AnonymisedCase.id)).scalars())
 
 
@@ -304,24 +306,14 @@ def _anonymised_appeal_outcome(row: AnonymisedCase) -> str:
 def _appeal_outcomes(session: Session, scope: Scope) -> list[str]:
     query = select(Appeal.outcome, Appeal.withdrawn_at).join(Case, Case.id == Appeal.case_id).join(
         Submission, Submission.id == Case.submission_id)
-    if scope.term is not None:
-        query = query.where(Submission.term == scope.term)
-    if scope.start is not None:
-        query = query.where(Case.opened_at >= scope.start)
-    if scope.end is not None:
-        query = query.where(Case.opened_at < scope.end)
+    query = _in_scope(query, scope, Submission.term, Case.opened_at)
     return [outcome or ("withdrawn" if withdrawn_at is not None else "open")
             for outcome, withdrawn_at in session.execute(query).all()]
 
 
 def _flag_states(session: Session, scope: Scope) -> list[str]:
     query = select(Flag.state).join(Submission, Submission.id == Flag.submission_id)
-    if scope.term is not None:
-        query = query.where(Submission.term == scope.term)
-    if scope.start is not None:
-        query = query.where(Flag.created_at >= scope.start)
-    if scope.end is not None:
-        query = query.where(Flag.created_at < scope.end)
+    query = _in_scope(query, scope, Submission.term, Flag.created_at)
     return list(session.execute(query).scalars())
 
 
@@ -334,25 +326,15 @@ def _anonymised_flag_count(session: Session, scope: Scope) -> int:
     Flags closed informally or withdrawn have no case: retention deletes them with their
     submission and keeps no count of them, so they are not here (nothing to add them from)."""
     query = select(AnonymisedCase.id)
-    if scope.term is not None:
-        query = query.where(AnonymisedCase.term == scope.term)
-    if scope.start is not None:
-        query = query.where(AnonymisedCase.flagged_at >= scope.start)
-    if scope.end is not None:
-        query = query.where(AnonymisedCase.flagged_at < scope.end)
-    return len(session.execute(query).scalars().all())
+    query = _in_scope(query, scope, AnonymisedCase.term, AnonymisedCase.flagged_at)
+    return session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
 
 
 def _submissions(session: Session, scope: Scope) -> list[tuple[str, str, int]]:
     """(term, language, course id) of every submission in scope; each version handed in counts."""
     query = select(Submission.term, Submission.language, Assignment.course_id).join(
         Assignment, Assignment.id == Submission.assignment_id)
-    if scope.term is not None:
-        query = query.where(Submission.term == scope.term)
-    if scope.start is not None:
-        query = query.where(Submission.submitted_at >= scope.start)
-    if scope.end is not None:
-        query = query.where(Submission.submitted_at < scope.end)
+    query = _in_scope(query, scope, Submission.term, Submission.submitted_at)
     return [(term, _language(language), course_id) for term, language, course_id in session.execute(query).all()]
 
 
