@@ -30,8 +30,8 @@ class ConfigError(RuntimeError):
 @dataclass(frozen=True)
 class Config:
     instance_path: Path
-    database_url: str
-    redis_url: str | None
+    database_url: str = field(repr=False)  # may carry a password: kept out of logs and tracebacks
+    redis_url: str | None = field(repr=False)
     file_store_path: Path
     audit_head_path: Path
     base_url: str | None

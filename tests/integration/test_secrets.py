@@ -135,3 +135,17 @@ def test_configuration_secrets_come_from_the_instance_folder_never_the_repositor
                                                                    config.data_key)
     other = load_config({"ADAL_INSTANCE_PATH": str(tmp_path / "other")})
     assert other.secret_key != config.secret_key  # generated per installation, not a shipped default
+
+
+def test_the_configurations_repr_keeps_passwords_out_of_logs_and_tracebacks(tmp_path):
+    from plugin.config import load_config
+
+    config = load_config({"ADAL_INSTANCE_PATH": str(tmp_path / "instance"),
+                          "ADAL_DATABASE_URL": "postgresql://adal:db-pass-1@db.example.test/adal",
+                          "ADAL_REDIS_URL": "redis://:redis-pass-2@cache.example.test:6379/0",
+                          "ADAL_SMTP_HOST": "mail.example.test", "ADAL_SMTP_USER": "adal",
+                          "ADAL_SMTP_PASSWORD": "smtp-pass-3", "ADAL_MAIL_FROM": "adal@example.test"}, testing=True)
+    shown = repr(config)
+    assert "mail.example.test" in shown  # the rest is still there to read
+    for secret in ("db-pass-1", "redis-pass-2", "smtp-pass-3"):
+        assert secret not in shown
