@@ -48,7 +48,7 @@ from appeals.models import (
     DecisionDocument,
 )
 from appeals.queue import APPEAL_GROUND_TITLES, APPEAL_OUTCOME_TITLES, DOCUMENT_TITLES, EFFECT_TITLES
-from appeals.timeline import timeline_for
+from appeals.timeline import build_timeline
 from appeals.workflow import FINAL, State
 from attribution.filetypes import ACCEPT_ATTRIBUTE, detect_kind
 from attribution.models import Assignment, Submission
@@ -112,11 +112,6 @@ class NextStep:
     who: str
     what: str
     by: datetime | None
-
-
-def appeal_due(case: Case) -> datetime | None:
-    """The last moment to appeal an issued decision (S 7.12), fixed when it was issued."""
-    return case.appeal_due_at if case.state == State.ISSUED.value else None
 
 
 def next_step(case: Case, now: datetime) -> NextStep | None:
@@ -265,8 +260,9 @@ def _case_page(case_id: int, *, errors: dict[str, str] | None = None, values: di
     case = _own_case(case_id)
     now = now_utc()
     row = _row(case, now)
+    appeal = appeal_of(db(), case)
     context: dict[str, Any] = {"row": row, "case": case, "errors": errors or {}, "values": values or {},
-                               "timeline": timeline_for(db(), case, now),
+                               "timeline": build_timeline(case, appeal, now=now),
                                "notified": _notified(case), "state_titles": STATE_TITLES, "now": now}
     if _notified(case):
         context.update(_evidence(case))
@@ -277,13 +273,13 @@ def _case_page(case_id: int, *, errors: dict[str, str] | None = None, values: di
             and now <= case.response_due_at,
             may_object=open_case and case.objection_due_at is not None and now <= case.objection_due_at,
             decision_shown=case.issued_at is not None or case.state == State.NOT_RESPONSIBLE.value,
-            appeal=appeal_of(db(), case), appeal_ground_titles=APPEAL_GROUND_TITLES,
+            appeal=appeal, appeal_ground_titles=APPEAL_GROUND_TITLES,
             appeal_outcome_titles=APPEAL_OUTCOME_TITLES, appeal_grounds=APPEAL_GROUNDS,
             may_appeal=case.state == State.ISSUED.value and case.appeal_due_at is not None
             and now <= case.appeal_due_at,
             effects=_effects(case), effect_titles=EFFECT_TITLES, documents=_documents(case),
             document_titles=DOCUMENT_TITLES,
-            appeal_due=appeal_due(case), finding_titles=FINDING_TITLES, sanction_titles=SANCTION_TITLES,
+            finding_titles=FINDING_TITLES, sanction_titles=SANCTION_TITLES,
             sanction_meanings=SANCTION_MEANINGS, objection_rulings=OBJECTION_RULINGS, caveat=CAVEAT,
             ground_titles=GROUND_TITLES, evidence_kind_titles=EVIDENCE_KIND_TITLES,
             conclusion_titles=CONCLUSION_TITLES, max_text=MAX_TEXT, max_files=MAX_FILES, accept=ACCEPT_ATTRIBUTE,

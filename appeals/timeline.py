@@ -2,8 +2,8 @@
 what is happening now, who acts next and by when.
 
 ``build_timeline`` is pure: the case, its appeal (or ``None``), ``now`` and the deadlines already
-on the case in, the steps out; no database, no clock. ``timeline_for`` loads the appeal. The
-partial ``appeals/_timeline.html`` draws the result.
+on the case in, the steps out; no database, no clock (the case pages pass the appeal they
+loaded). The partial ``appeals/_timeline.html`` draws the result.
 
 Who acts next comes from the transition table (``appeals.queue.next_parties``), said the way a
 student reads it: you, the commission's secretary, the commission, the appeal panel, or nobody.
@@ -19,8 +19,6 @@ from enum import StrEnum
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
-from sqlmodel import Session
 
 from appeals.models import Appeal, Case
 from appeals.queue import next_parties
@@ -324,9 +322,3 @@ def _by(state: State, now: datetime, case: Case) -> datetime | None:
     moment = {State.NOTIFIED: case.response_due_at, State.HEARING: case.hearing_at,
               State.ISSUED: case.appeal_due_at}.get(state)
     return moment if moment is not None and now <= moment else None
-
-
-def timeline_for(session: Session, case: Case, now: datetime, *, audience: str = "student") -> Timeline:
-    """The case's timeline, with its appeal loaded (``audience="staff"`` for the commission's page)."""
-    appeal = session.execute(select(Appeal).where(Appeal.case_id == case.id)).scalar_one_or_none()
-    return build_timeline(case, appeal, now=now, audience=audience)

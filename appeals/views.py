@@ -72,7 +72,7 @@ from appeals.queue import (
     next_parties,
     sanction_title,
 )
-from appeals.timeline import timeline_for
+from appeals.timeline import build_timeline
 from appeals.workflow import State
 from attribution.teaching import parse_local
 from evidence.flags import flag_items
@@ -246,7 +246,9 @@ def _case_page(case_id: int, *, errors: dict[str, str] | None = None, values: Mu
     anchors = dict(ERROR_ANCHORS)
     anchors.update({f"rule_{o.id}": f"rule_{o.id}_reasons" for o in found.objections})
     return _page("case_page.html", status, file=found, case=case, errors=errors or {},
-                 timeline=timeline_for(session, case, now_utc(), audience="staff"),
+                 # the case file has loaded the appeal already; a recused member is shown no timeline
+                 timeline=None if found.my_recusal else build_timeline(case, found.appeal, now=now_utc(),
+                                                                      audience="staff"),
                  values=values if values is not None else MultiDict(), anchors=anchors, max_text=MAX_TEXT,
                  response_due=cal.deadline(now_utc(), RESPONSE_WORKING_DAYS), response_days=RESPONSE_WORKING_DAYS,
                  zone=cal.zone,
